@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian reference tools the tests compare against (dcm2niix, nibabel, pydicom, numpy,
+# scipy) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
+set -euo pipefail
+need=()
+command -v dcm2niix >/dev/null 2>&1 || need+=(dcm2niix)
+python3 -c 'import nibabel' >/dev/null 2>&1 || need+=(python3-nibabel)
+python3 -c 'import pydicom' >/dev/null 2>&1 || need+=(python3-pydicom)
+python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
+python3 -c 'import scipy' >/dev/null 2>&1 || need+=(python3-scipy)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+echo "installing reference tools: ${need[*]}"
+SUDO=""
+if [ "$(id -u)" != "0" ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else
+    echo "cannot install ${need[*]}: not root and no sudo; install them with apt-get" >&2; exit 1
+  fi
+fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
