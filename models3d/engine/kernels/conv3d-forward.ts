@@ -1,0 +1,60 @@
+import {
+  backend_util,
+  Conv3D,
+  type Conv3DAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { Accumulator, disposeInfo, filterTap, gatherDepths, reshaped, runWasmKernel } from './conv3d-util.ts';
+
+type Shape5 = [number, number, number, number, number];
+
+/**
+ * Conv3D (NDHWC) as a sum over the kernel's depth taps of 2-D convolutions: for tap t, the input depth
+ * slabs d·s + t·dil − front (all output depths d at once) are stacked into the batch dimension and
+ * convolved with W[t] by the backend's XNNPACK Conv2D. Out-of-range slabs are zeros.
+ */
+export function conv3dWasm(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: Conv3DAttrs }): TensorInfo {
+  const { inputs: { x, filter }, backend, attrs } = args;
+  const { strides, pad, dilations } = attrs;
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NDHWC') {
+    throw new Error(`voxshift engine: Conv3D supports dataFormat 'NDHWC' only, got '${attrs.dataFormat}'`);
+  }
+  const info = backend_util.computeConv3DInfo(x.shape as Shape5, filter.shape as Shape5, strides, dilations ?? 1, pad);
+  const { batchSize: n, inDepth, inHeight, inWidth, inChannels, outDepth, outHeight, outWidth, outChannels } = info;
+  const { filterDepth, filterHeight, filterWidth, strideDepth, dilationDepth } = info;
+  const front = info.padInfo.front;
+  const conv2dAttrs = {
+    strides: [info.strideHeight, info.strideWidth],
+    pad,
+    dilations: [info.dilationHeight, info.dilationWidth],
+    dataFormat: 'NHWC',
+    dimRoundingMode: null,
+  } as unknown as NamedAttrMap;
+  const acc = new Accumulator(backend);
+  for (let t = 0; t < filterDepth; t++) {
+    const source = (j: number): number => j * strideDepth + t * dilationDepth - front;
+    let any = false;
+    for (let j = 0; j < outDepth && !any; j++) any = source(j) >= 0 && source(j) < inDepth;
+    if (!any) continue;
+    const xs = gatherDepths(backend, x, n, inDepth, [inHeight, inWidth, inChannels], outDepth, source);
+    const w = filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]);
+    try {
+      acc.add(runWasmKernel('Conv2D', backend, { x: xs, filter: w }, conv2dAttrs));
+    } finally {
+      disposeInfo(backend, xs);
+      disposeInfo(backend, w);
+    }
+  }
+  const out = acc.take([n * outDepth, outHeight, outWidth, outChannels]);
+  return reshaped(out, [n, outDepth, outHeight, outWidth, outChannels]);
+}
+
+export const conv3dForwardConfig: KernelConfig = {
+  kernelName: Conv3D,
+  backendName: 'wasm',
+  kernelFunc: conv3dWasm as unknown as KernelFunc,
+};

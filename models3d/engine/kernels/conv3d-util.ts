@@ -1,0 +1,107 @@
+import { getKernel, util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * Runs the kernel registered *now* for `name` on the wasm backend. Looked up at call time (not import
+ * time) so that faster kernels registered later (e.g. engine-2d's Conv2DBackpropInput) are picked up.
+ */
+export function runWasmKernel(
+  name: string,
+  backend: BackendWasm,
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
+  const config = getKernel(name, 'wasm');
+  if (config === undefined) {
+    throw new Error(`voxshift engine: kernel '${name}' is not registered on the wasm backend (needed by a 3-D convolution)`);
+  }
+  const out = config.kernelFunc({ inputs, backend, attrs });
+  if (Array.isArray(out)) {
+    throw new Error(`voxshift engine: kernel '${name}' returned several outputs where one was expected`);
+  }
+  return out;
+}
+
+export function disposeInfo(backend: BackendWasm, info: TensorInfo): void {
+  backend.disposeData(info.dataId);
+}
+
+/** A TensorInfo that reads the same data with another shape (no copy, no new reference). */
+export function reshaped(info: TensorInfo, shape: number[]): TensorInfo {
+  if (util.sizeFromShape(shape) !== util.sizeFromShape(info.shape)) {
+    throw new Error(`voxshift engine: cannot view shape [${info.shape}] as [${shape}]`);
+  }
+  return { dataId: info.dataId, shape, dtype: info.dtype };
+}
+
+/**
+ * Gathers depth slabs of a [N, D, ...] float32 tensor into a new [N·count, ...slab] tensor:
+ * output slab (n, j) = input slab (n, source(j)), or zeros where source(j) is outside [0, D).
+ * `slabShape` is the shape of one depth slab (e.g. [H, W, C]).
+ */
+export function gatherDepths(
+  backend: BackendWasm,
+  x: TensorInfo,
+  batch: number,
+  depth: number,
+  slabShape: number[],
+  count: number,
+  source: (j: number) => number,
+): TensorInfo {
+  const slab = util.sizeFromShape(slabShape);
+  const out = backend.makeOutput([batch * count, ...slabShape], 'float32');
+  // Views are taken after the allocation: a heap growth would detach earlier ones.
+  const dst = backend.typedArrayFromHeap(out);
+  const src = backend.typedArrayFromHeap(x);
+  for (let n = 0; n < batch; n++) {
+    for (let j = 0; j < count; j++) {
+      const d = source(j);
+      const o = (n * count + j) * slab;
+      if (d < 0 || d >= depth) {
+        dst.fill(0, o, o + slab);
+      } else {
+        const s = (n * depth + d) * slab;
+        dst.set(src.subarray(s, s + slab), o);
+      }
+    }
+  }
+  return out;
+}
+
+/** Copies filter tap `t` (a contiguous block of `[kd, ...tapShape]`) into its own tensor. */
+export function filterTap(backend: BackendWasm, filter: TensorInfo, t: number, tapShape: number[]): TensorInfo {
+  const size = util.sizeFromShape(tapShape);
+  const out = backend.makeOutput(tapShape, 'float32');
+  const dst = backend.typedArrayFromHeap(out);
+  const src = backend.typedArrayFromHeap(filter);
+  dst.set(src.subarray(t * size, (t + 1) * size));
+  return out;
+}
+
+/** Running sum that owns its partial results: `add(y)` consumes `y`. */
+export class Accumulator {
+  private acc: TensorInfo | null = null;
+
+  constructor(private readonly backend: BackendWasm) {}
+
+  add(y: TensorInfo): void {
+    if (this.acc === null) {
+      this.acc = y;
+      return;
+    }
+    const sum = runWasmKernel('Add', this.backend, { a: this.acc, b: y });
+    disposeInfo(this.backend, this.acc);
+    disposeInfo(this.backend, y);
+    this.acc = sum;
+  }
+
+  /** The sum (ownership passes to the caller), or a zero tensor of `shape` when nothing was added. */
+  take(shape: number[]): TensorInfo {
+    const acc = this.acc;
+    this.acc = null;
+    if (acc !== null) return acc;
+    const zeros = this.backend.makeOutput(shape, 'float32');
+    this.backend.typedArrayFromHeap(zeros).fill(0);
+    return zeros;
+  }
+}

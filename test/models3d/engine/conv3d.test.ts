@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { conv3dKernelConfigs } from '../../../models3d/engine/kernels/conv3d-kernels.ts';
+import { ensureConv2dBackpropFilterOnWasm, initBothBackends, onBackend, randomValues, registerConfigs, relError } from './conv3d-helpers.ts';
+
+type S5 = [number, number, number, number, number];
+type Pad = 'same' | 'valid';
+interface Case {
+  x: S5;
+  w: S5;
+  strides: number | [number, number, number];
+  pad: Pad;
+  dilations?: number;
+}
+
+const cases: Case[] = [
+  { x: [2, 6, 7, 5, 3], w: [3, 3, 3, 3, 4], strides: 1, pad: 'same' },
+  { x: [1, 7, 6, 9, 2], w: [3, 3, 3, 2, 3], strides: 2, pad: 'same' },
+  { x: [2, 8, 8, 8, 1], w: [4, 4, 4, 1, 2], strides: 2, pad: 'same' },
+  { x: [1, 9, 7, 8, 2], w: [4, 4, 4, 2, 3], strides: 2, pad: 'valid' },
+  { x: [2, 7, 9, 7, 2], w: [3, 3, 3, 2, 2], strides: 2, pad: 'valid' },
+  { x: [1, 8, 8, 8, 1], w: [7, 7, 7, 1, 2], strides: 1, pad: 'same' },
+  { x: [1, 9, 8, 10, 2], w: [7, 7, 7, 2, 1], strides: 1, pad: 'valid' },
+  { x: [2, 6, 7, 8, 2], w: [3, 3, 3, 2, 3], strides: [1, 2, 2], pad: 'same' },
+  { x: [1, 7, 6, 8, 2], w: [3, 3, 3, 2, 2], strides: [2, 1, 1], pad: 'same' },
+  { x: [1, 6, 6, 6, 16], w: [3, 3, 3, 16, 8], strides: 1, pad: 'same' },
+];
+
+function name(c: Case): string {
+  return `x ${c.x.join('×')}, w ${c.w.join('×')}, strides ${String(c.strides)}, ${c.pad}`;
+}
+
+function outShape(c: Case): number[] {
+  return tf.backend_util.computeConv3DInfo(c.x, c.w, c.strides, c.dilations ?? 1, c.pad).outShape;
+}
+
+/** Forward value, input gradient and filter gradient of sum(conv3d(x, w) · g). */
+function forwardAndGrads(c: Case, seed: number): () => tf.Tensor[] {
+  return () => {
+    const x = tf.tensor(randomValues(tf.util.sizeFromShape(c.x), seed), c.x) as tf.Tensor5D;
+    const w = tf.tensor(randomValues(tf.util.sizeFromShape(c.w), seed + 1), c.w) as tf.Tensor5D;
+    const os = outShape(c);
+    const g = tf.tensor(randomValues(tf.util.sizeFromShape(os), seed + 2), os);
+    const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+      tf.sum(tf.mul(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.strides, c.pad), g));
+    const y = tf.conv3d(x, w, c.strides, c.pad, 'NDHWC', c.dilations ?? 1);
+    const [dx, dw] = tf.grads(f)([x, w]);
+    return [y, dx, dw];
+  };
+}
+
+describe('Conv3D on wasm as sums of Conv2D over depth taps', () => {
+  beforeAll(async () => {
+    await initBothBackends();
+    registerConfigs(conv3dKernelConfigs);
+    ensureConv2dBackpropFilterOnWasm();
+  });
+
+  it.each(cases)('forward, input and filter gradients match the pure-JS backend: %s', async (c) => {
+    const seed = c.x.reduce((a, b) => a * 31 + b, 7);
+    const ref = await onBackend('cpu', forwardAndGrads(c, seed));
+    const ours = await onBackend('wasm', forwardAndGrads(c, seed));
+    for (let k = 0; k < 3; k++) {
+      const e = relError(ours[k], ref[k]);
+      expect(e, `${['y', 'dx', 'dw'][k]} for ${name(c)}`).toBeLessThan(1e-4);
+    }
+  });
+
+  it('dilated forward matches the pure-JS backend', async () => {
+    const c: Case = { x: [1, 9, 8, 9, 2], w: [3, 3, 3, 2, 3], strides: 1, pad: 'same', dilations: 2 };
+    const f = (): tf.Tensor[] => {
+      const x = tf.tensor(randomValues(tf.util.sizeFromShape(c.x), 3), c.x) as tf.Tensor5D;
+      const w = tf.tensor(randomValues(tf.util.sizeFromShape(c.w), 4), c.w) as tf.Tensor5D;
+      return [tf.conv3d(x, w, 1, 'same', 'NDHWC', 2)];
+    };
+    const [ref] = await onBackend('cpu', f);
+    const [ours] = await onBackend('wasm', f);
+    expect(relError(ours, ref)).toBeLessThan(1e-4);
+  });
+
+  it('does not leak tensors or bytes across repeated forward + backward passes', async () => {
+    const c = cases[1];
+    const x = tf.tensor(randomValues(tf.util.sizeFromShape(c.x), 5), c.x) as tf.Tensor5D;
+    const w = tf.tensor(randomValues(tf.util.sizeFromShape(c.w), 6), c.w) as tf.Tensor5D;
+    const step = (): void => {
+      const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.strides, c.pad)))([x, w]);
+      tf.dispose([dx, dw]);
+    };
+    step();
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const before = { ...tf.memory(), ids: backend.numDataIds() };
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect(backend.numDataIds()).toBe(before.ids);
+    tf.dispose([x, w]);
+  });
+});
