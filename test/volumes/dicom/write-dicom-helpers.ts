@@ -1,0 +1,93 @@
+/**
+ * Reference readers for the DICOM writer tests: dcm2niix (+ nibabel) and pydicom, run as
+ * subprocesses. Debian's python3 has the modules; a pyenv python3 first on PATH may not, so both are
+ * tried.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ON_CI } from '../../helpers/shared-data.ts';
+
+let pythonCache: string | null | undefined;
+
+/** A python3 that imports pydicom, nibabel and numpy, or null (a failure on CI). */
+export function referencePython(): string | null {
+  if (pythonCache !== undefined) return pythonCache;
+  pythonCache = null;
+  for (const py of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(py, ['-c', 'import pydicom, nibabel, numpy'], { stdio: 'ignore', timeout: 60_000 });
+      pythonCache = py;
+      break;
+    } catch {
+      // try the next interpreter
+    }
+  }
+  if (pythonCache === null && ON_CI) throw new Error('no python3 with pydicom, nibabel and numpy (.ci/run should install them)');
+  return pythonCache;
+}
+
+export interface NiftiDump {
+  /** RAS affine, row-major 4×4. */
+  affine: number[];
+  shape: number[];
+  /** Voxel values in x-fastest order (after nibabel's scaling). */
+  data: number[];
+}
+
+/** Runs dcm2niix on a folder and reads its single NIfTI with nibabel. */
+export function dcm2niixDump(dicomDir: string, python: string): NiftiDump {
+  const out = mkdtempSync(join(tmpdir(), 'voxshift-dcm2niix-'));
+  try {
+    execFileSync('dcm2niix', ['-z', 'n', '-b', 'n', '-f', 'vol', '-o', out, dicomDir], { stdio: 'pipe', timeout: 60_000 });
+    const niis = readdirSync(out).filter((n) => n.endsWith('.nii'));
+    if (niis.length !== 1) throw new Error(`dcm2niix wrote ${niis.length} NIfTI files: ${niis.join(', ')}`);
+    const script = [
+      'import json, sys, nibabel as nib, numpy as np',
+      'img = nib.load(sys.argv[1])',
+      'd = np.asarray(img.get_fdata(), dtype=np.float64)',
+      'print(json.dumps({"affine": img.affine.ravel().tolist(), "shape": list(d.shape), "data": d.ravel(order="F").tolist()}))',
+    ].join('\n');
+    return JSON.parse(execFileSync(python, ['-c', script, join(out, niis[0])], { encoding: 'utf8', maxBuffer: 1 << 28 })) as NiftiDump;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+export interface PydicomSlice {
+  file: string;
+  ipp: number[];
+  iop: number[];
+  pixelSpacing: number[];
+  rows: number;
+  columns: number;
+  slope: number;
+  intercept: number;
+  sopClassUid: string;
+  modality: string;
+  tags: Record<string, string>;
+  /** Real values (stored × slope + intercept), row by row. */
+  values: number[];
+}
+
+/** Reads each file with pydicom (no force) and returns geometry, a few tags and rescaled pixels. */
+export function pydicomDump(files: string[], python: string): PydicomSlice[] {
+  const script = [
+    'import json, sys, pydicom, numpy as np',
+    'out = []',
+    'for f in sys.argv[1:]:',
+    '    d = pydicom.dcmread(f)',
+    '    px = d.pixel_array.astype(np.float64) * float(d.RescaleSlope) + float(d.RescaleIntercept)',
+    '    tags = {k: str(d.get(k, "")) for k in ["PatientName", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "FrameOfReferenceUID", "SeriesDescription", "ImageType", "SpacingBetweenSlices", "SliceThickness", "InstanceNumber", "PixelRepresentation", "StudyDate", "SpecificCharacterSet", "TransferSyntax"]}',
+    '    tags["TransferSyntax"] = str(d.file_meta.TransferSyntaxUID)',
+    '    tags["MediaStorageSOPInstanceUID"] = str(d.file_meta.MediaStorageSOPInstanceUID)',
+    '    tags["SOPInstanceUID"] = str(d.SOPInstanceUID)',
+    '    out.append({"file": f, "ipp": [float(v) for v in d.ImagePositionPatient], "iop": [float(v) for v in d.ImageOrientationPatient],',
+    '                "pixelSpacing": [float(v) for v in d.PixelSpacing], "rows": int(d.Rows), "columns": int(d.Columns),',
+    '                "slope": float(d.RescaleSlope), "intercept": float(d.RescaleIntercept), "sopClassUid": str(d.SOPClassUID),',
+    '                "modality": str(d.Modality), "tags": tags, "values": px.ravel().tolist()})',
+    'print(json.dumps(out))',
+  ].join('\n');
+  return JSON.parse(execFileSync(python, ['-c', script, ...files], { encoding: 'utf8', maxBuffer: 1 << 28 })) as PydicomSlice[];
+}
