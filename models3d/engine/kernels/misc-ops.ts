@@ -1,0 +1,152 @@
+import '@tensorflow/tfjs-backend-wasm';
+import {
+  getKernel,
+  Identity,
+  Slice,
+  slice_util,
+  util,
+  type DataId,
+  type KernelConfig,
+  type KernelFunc,
+  type SliceAttrs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+/**
+ * No-copy Slice and Identity for the wasm backend.
+ *
+ * The stock kernels copy their whole input. Here Identity shares the input's data (a new reference to
+ * the same dataId, as Reshape does), and a Slice that is contiguous in memory becomes a *view*: a new
+ * dataId whose memoryOffset points inside the source's heap block. The backend frees a dataId's block
+ * with `_free(memoryOffset)`, which would be wrong for a view, so `disposeData` of the backend instance
+ * is wrapped (once, on the first view) to keep per-block view counts: a view's disposal never frees,
+ * and the block of a source disposed while views are alive is freed when its last view goes.
+ */
+
+interface WasmModuleInternals {
+  _free(ptr: number): void;
+  tfjs: { disposeData(id: number): void };
+}
+
+interface Block {
+  views: number;
+  ownerGone: boolean;
+}
+
+interface ViewState {
+  /** view dataId → base address of the heap block it lives in */
+  views: Map<DataId, number>;
+  /** heap block base address → bookkeeping, only while views of it are alive */
+  blocks: Map<number, Block>;
+}
+
+const states = new WeakMap<BackendWasm, ViewState>();
+
+function viewState(backend: BackendWasm): ViewState {
+  const existing = states.get(backend);
+  if (existing !== undefined) return existing;
+  const state: ViewState = { views: new Map(), blocks: new Map() };
+  const wasm = backend.wasm as unknown as WasmModuleInternals;
+  const original = backend.disposeData.bind(backend);
+
+  const unregister = (dataId: DataId, id: number): void => {
+    wasm.tfjs.disposeData(id);
+    backend.dataIdMap.delete(dataId);
+  };
+
+  backend.disposeData = (dataId: DataId, force = false): boolean => {
+    const data = backend.dataIdMap.get(dataId);
+    if (data === undefined) return original(dataId, force);
+    const base = state.views.get(dataId);
+    if (base !== undefined) {
+      data.refCount--;
+      if (!force && data.refCount > 0) return false;
+      unregister(dataId, data.id);
+      state.views.delete(dataId);
+      const block = state.blocks.get(base) as Block;
+      block.views--;
+      if (block.views === 0) {
+        state.blocks.delete(base);
+        if (block.ownerGone) wasm._free(base);
+      }
+      return true;
+    }
+    const block = state.blocks.get(data.memoryOffset);
+    if (block !== undefined && !block.ownerGone) {
+      data.refCount--;
+      if (!force && data.refCount > 0) return false;
+      // Views still read this block: forget the tensor, keep the memory until the last view goes.
+      unregister(dataId, data.id);
+      block.ownerGone = true;
+      return true;
+    }
+    return original(dataId, force);
+  };
+  states.set(backend, state);
+  return state;
+}
+
+/** Live views and heap blocks kept alive for them (for leak tests and diagnostics). */
+export function sliceViewStats(backend: BackendWasm): { views: number; blocks: number; orphanedBlocks: number } {
+  const state = states.get(backend);
+  if (state === undefined) return { views: 0, blocks: 0, orphanedBlocks: 0 };
+  let orphaned = 0;
+  for (const b of state.blocks.values()) if (b.ownerGone) orphaned++;
+  return { views: state.views.size, blocks: state.blocks.size, orphanedBlocks: orphaned };
+}
+
+/** A view of `size` elements starting `elementOffset` elements into `x`'s data. */
+function makeView(backend: BackendWasm, x: TensorInfo, elementOffset: number, shape: number[]): TensorInfo {
+  const state = viewState(backend);
+  const src = backend.dataIdMap.get(x.dataId);
+  if (src === undefined) throw new Error('voxshift engine: Slice input has no data on the wasm backend');
+  const base = state.views.get(x.dataId) ?? src.memoryOffset;
+  const out = backend.makeOutput(shape, x.dtype, src.memoryOffset + elementOffset * util.bytesPerElement(x.dtype));
+  state.views.set(out.dataId, base);
+  const block = state.blocks.get(base);
+  if (block === undefined) state.blocks.set(base, { views: 1, ownerGone: false });
+  else block.views++;
+  return out;
+}
+
+const stockSlice = getKernel(Slice, 'wasm');
+const stockIdentity = getKernel(Identity, 'wasm');
+
+function stock(config: KernelConfig | undefined, name: string): KernelFunc {
+  // Also refuses our own kernel (this module evaluated after its configs were registered): no recursion.
+  if (config === undefined || config.kernelFunc === (sliceNoCopy as unknown) || config.kernelFunc === (identityNoCopy as unknown)) {
+    throw new Error(`voxshift engine: the stock wasm '${name}' kernel is not available`);
+  }
+  return config.kernelFunc;
+}
+
+export function sliceNoCopy(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: SliceAttrs }): TensorInfo {
+  const { inputs: { x }, backend, attrs: { begin, size } } = args;
+  const [begin_, size_] = slice_util.parseSliceParams(x, begin, size);
+  const count = util.sizeFromShape(size_);
+  if (x.dtype === 'string' || count === 0 || !slice_util.isSliceContinous(x.shape, begin_, size_)) {
+    return stock(stockSlice, Slice)(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  }
+  const flatOffset = slice_util.computeFlatOffset(begin_, util.computeStrides(x.shape));
+  if (flatOffset === 0 && count === util.sizeFromShape(x.shape)) {
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: size_, dtype: x.dtype };
+  }
+  return makeView(backend, x, flatOffset, size_);
+}
+
+export function identityNoCopy(args: { inputs: { x: TensorInfo }; backend: BackendWasm }): TensorInfo {
+  const { inputs: { x }, backend } = args;
+  if (x.dtype === 'string') {
+    return stock(stockIdentity, Identity)(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  }
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+/** No-copy Slice and Identity on the wasm backend. */
+export const miscKernelConfigs: KernelConfig[] = [
+  { kernelName: Slice, backendName: 'wasm', kernelFunc: sliceNoCopy as unknown as KernelFunc },
+  { kernelName: Identity, backendName: 'wasm', kernelFunc: identityNoCopy as unknown as KernelFunc },
+];
