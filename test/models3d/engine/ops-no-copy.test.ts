@@ -56,7 +56,7 @@ describe('no-copy Slice and Identity on wasm', () => {
   });
 
   it('views feed other wasm kernels (Add, Conv2D) with the right data', () => {
-    const x = tf.tensor(vals, shape) as tf.Tensor4D;
+    const x = tf.tensor(vals, shape);
     const w = tf.tensor(randomValues(3 * 3 * 6 * 2, 9), [3, 3, 6, 2]) as tf.Tensor4D;
     const view = tf.slice(x, [1, 0, 0, 0], [2, 4, 5, 6]);
     const copy = tf.tensor(sliceRef(vals, shape, [1, 0, 0, 0], [2, 4, 5, 6]), [2, 4, 5, 6]) as tf.Tensor4D;
