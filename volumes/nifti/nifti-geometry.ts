@@ -102,7 +102,15 @@ function unitScale(h: NiftiHeader, warnings: VolumeWarning[]): number {
 
 function toLpsGeometry(ras: Mat4, scale: number): Geometry & { orthonormal: boolean } {
   const scaled = ras.map((v, i) => (i < 12 ? v * scale : v));
-  return geometryFromAffine(rasToLpsAffine(scaled));
+  const g = geometryFromAffine(rasToLpsAffine(scaled));
+  // `+ 0` turns the -0 that negating RAS zeros leaves into 0.
+  const clean = (a: readonly number[]): number[] => a.map((v) => v + 0);
+  return {
+    spacing: clean(g.spacing) as unknown as Geometry['spacing'],
+    origin: clean(g.origin) as unknown as Geometry['origin'],
+    direction: clean(g.direction) as unknown as Geometry['direction'],
+    orthonormal: g.orthonormal,
+  };
 }
 
 /** Chooses the transform and returns LPS spacing/origin/direction. Pushes warnings; throws VoxshiftError. */
