@@ -25,8 +25,7 @@ function errorOf(fn: () => unknown): { code: ErrorCode; file?: string; message: 
 
 const warningCodes = (v: Volume): string[] => v.meta.warnings.map((w) => w.code);
 
-// 2×3×2 with distinct values; int range chosen per type below.
-const N = 12;
+// 2×3×2 voxels of each type, including its extremes.
 const CASES: { datatype: number; name: string; ctor: string; values: number[] }[] = [
   { datatype: 2, name: 'uint8', ctor: 'Uint8Array', values: [0, 1, 2, 127, 128, 200, 250, 255, 3, 4, 5, 6] },
   { datatype: 256, name: 'int8', ctor: 'Int8Array', values: [-128, -1, 0, 1, 127, 5, -5, 6, -6, 7, -7, 8] },
