@@ -1,0 +1,119 @@
+/**
+ * The few tensor operations the networks are made of, written once for 2-D (NHWC) and 3-D (NDHWC)
+ * activations. This is the one indirection between the networks and the engine: when the engine
+ * provides a faster or more correct kernel for an operation, it is switched here and nowhere else.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { SpatialDims } from './spec.ts';
+
+type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+
+function spatialDimsOf(x: tf.Tensor): SpatialDims {
+  if (x.rank === 4) return 2;
+  if (x.rank === 5) return 3;
+  throw new Error(`expected a rank-4 (NHWC) or rank-5 (NDHWC) tensor, got shape [${x.shape.join(', ')}]`);
+}
+
+/** Zero-padded convolution as PyTorch's Conv2d/Conv3d(padding=p): `w` is [...kernel, in, out]. */
+export function conv(x: tf.Tensor, w: tf.Tensor, stride: number, padding: number): tf.Tensor {
+  if (spatialDimsOf(x) === 2) {
+    const pad = padding === 0 ? 'valid' : ([[0, 0], [padding, padding], [padding, padding], [0, 0]] as ExplicitPadding);
+    return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
+  }
+  const xp = padding === 0 ? x : tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [padding, padding], [0, 0]]);
+  return tf.conv3d(xp as tf.Tensor5D, w as tf.Tensor5D, stride, 'valid');
+}
+
+/** Output size of PyTorch's ConvTranspose along one axis. */
+export function convTransposeSize(n: number, kernel: number, stride: number, padding: number, outputPadding: number): number {
+  return (n - 1) * stride - 2 * padding + kernel + outputPadding;
+}
+
+/**
+ * Transposed convolution as PyTorch's ConvTranspose2d/3d(kernel, stride, padding, output_padding):
+ * `w` is [...kernel, out, in].
+ */
+export function convTranspose(x: tf.Tensor, w: tf.Tensor, stride: number, padding: number, outputPadding: number): tf.Tensor {
+  const dims = spatialDimsOf(x);
+  const kernel = w.shape[0] as number;
+  const outChannels = w.shape[dims] as number;
+  const spatial = x.shape.slice(1, 1 + dims).map((n: number) => convTransposeSize(n, kernel, stride, padding, outputPadding));
+  if (dims === 2) {
+    // conv2dTranspose is the input gradient of a conv over the output grid; explicit symmetric padding
+    // p makes that conv's geometry PyTorch's (output_padding only enlarges the grid at the far end).
+    const pad = [[0, 0], [padding, padding], [padding, padding], [0, 0]] as ExplicitPadding;
+    const outShape = [x.shape[0], spatial[0], spatial[1], outChannels] as [number, number, number, number];
+    return tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, outShape, stride, padding === 0 ? 'valid' : pad);
+  }
+  // 3-D: tfjs-core registers no gradient for conv3dTranspose, so one is supplied here. The full ('valid')
+  // transposed convolution is computed, then PyTorch's window [padding, padding + out) is cut out of it.
+  const full = x.shape.slice(1, 4).map((n) => (n - 1) * stride + kernel);
+  const y = convTranspose3dValid(x as tf.Tensor5D, w as tf.Tensor5D, stride, full, outChannels);
+  if (padding === 0 && outputPadding === 0) return y;
+  const extra = spatial.map((n, i) => Math.max(0, padding + n - full[i]));
+  const yy = extra.some((e) => e > 0) ? tf.pad(y, [[0, 0], [0, extra[0]], [0, extra[1]], [0, extra[2]], [0, 0]]) : y;
+  return tf.slice(yy, [0, padding, padding, padding, 0], [-1, spatial[0], spatial[1], spatial[2], -1]);
+}
+
+function convTranspose3dValid(x: tf.Tensor5D, w: tf.Tensor5D, stride: number, full: number[], outChannels: number): tf.Tensor5D {
+  const outShape: [number, number, number, number, number] = [x.shape[0], full[0], full[1], full[2], outChannels];
+  const strides: [number, number, number] = [stride, stride, stride];
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, wi] = args as tf.Tensor[];
+    const save = args[2] as tf.GradSaveFunc;
+    save([xi, wi]);
+    const value = tf.engine().runKernel('Conv3DBackpropInputV2', { dy: xi, filter: wi }, {
+      strides,
+      pad: 'valid',
+      inputShape: outShape,
+    }) as tf.Tensor5D;
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
+      const [xs, ws] = saved;
+      const dx = tf.conv3d(dy as tf.Tensor5D, ws as tf.Tensor5D, strides, 'valid');
+      const dw = tf.engine().runKernel('Conv3DBackpropFilterV2', { x: dy, dy: xs }, {
+        strides,
+        pad: 'valid',
+        filterShape: ws.shape,
+      }) as tf.Tensor;
+      return [dx, dw];
+    };
+    return { value, gradFunc };
+  });
+  return f(x, w) as tf.Tensor5D;
+}
+
+/**
+ * Reflection padding of every spatial axis by `pad` (PyTorch ReflectionPad2d/3d), built from slices
+ * and one concat per axis, so its gradient (slice → pad, concat → split) is exact: the gradient that
+ * flows into the reflected border reaches the voxels it was copied from.
+ */
+export function reflectPad(x: tf.Tensor, pad: number): tf.Tensor {
+  const dims = spatialDimsOf(x);
+  if (pad === 0) return x;
+  let y = x;
+  for (let axis = 1; axis <= dims; axis++) {
+    const n = y.shape[axis];
+    if (pad >= n) throw new Error(`reflection padding ${pad} needs more than ${pad} voxels along axis ${axis}, got ${n}`);
+    const pick = (i: number): tf.Tensor => {
+      const begin = y.shape.map(() => 0);
+      const size = y.shape.map(() => -1);
+      begin[axis] = i;
+      size[axis] = 1;
+      return tf.slice(y, begin, size);
+    };
+    const parts: tf.Tensor[] = [];
+    for (let i = pad; i >= 1; i--) parts.push(pick(i));
+    parts.push(y);
+    for (let i = n - 2; i >= n - 1 - pad; i--) parts.push(pick(i));
+    y = tf.concat(parts, axis);
+  }
+  return y;
+}
+
+/** Instance normalisation over the spatial axes (PyTorch InstanceNorm, affine=False, biased variance). */
+export function instanceNorm(x: tf.Tensor, epsilon: number): tf.Tensor {
+  const dims = spatialDimsOf(x);
+  const axes = dims === 2 ? [1, 2] : [1, 2, 3];
+  const { mean, variance } = tf.moments(x, axes, true);
+  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
+}

@@ -1,0 +1,192 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { conv, convTranspose, instanceNorm, reflectPad } from '../../../models3d/networks/layers.ts';
+import { createRng } from '../../../models3d/networks/rng.ts';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const rng = createRng(7);
+const randn = (shape: number[]): tf.Tensor => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+
+/** Strides of a row-major (channels-last) shape. */
+function strides(shape: number[]): number[] {
+  const s = shape.map(() => 1);
+  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+/** All multi-indices of a shape, row-major. */
+function* indices(shape: number[]): Generator<number[]> {
+  const idx = shape.map(() => 0);
+  const total = shape.reduce((a, b) => a * b, 1);
+  for (let n = 0; n < total; n++) {
+    yield idx.slice();
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** PyTorch ConvTranspose semantics, batch 1, channels last; w is [...k, out, in]. */
+function naiveConvTranspose(x: tf.Tensor, w: tf.Tensor, s: number, p: number, op: number): { data: Float32Array; shape: number[] } {
+  const dims = x.rank - 2;
+  const xs = x.shape.slice(1, -1);
+  const cin = x.shape[x.rank - 1];
+  const k = w.shape[0];
+  const cout = w.shape[dims];
+  const outSp = xs.map((n) => (n - 1) * s - 2 * p + k + op);
+  const shape = [1, ...outSp, cout];
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const xd = x.dataSync();
+  const wd = w.dataSync();
+  const xst = strides(x.shape);
+  const wst = strides(w.shape);
+  const ost = strides(shape);
+  for (const i of indices(xs)) {
+    for (const kk of indices(Array<number>(dims).fill(k))) {
+      const o = i.map((v, d) => v * s - p + kk[d]);
+      if (o.some((v, d) => v < 0 || v >= outSp[d])) continue;
+      for (let co = 0; co < cout; co++) {
+        let acc = 0;
+        for (let ci = 0; ci < cin; ci++) {
+          const xv = xd[i.reduce((a, v, d) => a + v * xst[d + 1], 0) + ci];
+          const wv = wd[kk.reduce((a, v, d) => a + v * wst[d], 0) + co * wst[dims] + ci];
+          acc += xv * wv;
+        }
+        out[o.reduce((a, v, d) => a + v * ost[d + 1], 0) + co] += acc;
+      }
+    }
+  }
+  return { data: out, shape };
+}
+
+function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return m / Math.max(scale, 1e-12);
+}
+
+describe('convTranspose (PyTorch ConvTranspose semantics)', () => {
+  const cases = [
+    { dims: 2, n: 5, k: 3, s: 2, p: 1, op: 1 },
+    { dims: 2, n: 4, k: 4, s: 2, p: 1, op: 0 },
+    { dims: 2, n: 3, k: 3, s: 1, p: 0, op: 0 },
+    { dims: 3, n: 3, k: 3, s: 2, p: 1, op: 1 },
+    { dims: 3, n: 2, k: 4, s: 2, p: 1, op: 0 },
+  ];
+  for (const c of cases) {
+    it(`${c.dims}-D n=${c.n} k=${c.k} s=${c.s} p=${c.p} op=${c.op}`, () => {
+      const x = randn([1, ...Array<number>(c.dims).fill(c.n), 3]);
+      const w = randn([...Array<number>(c.dims).fill(c.k), 2, 3]);
+      const ref = naiveConvTranspose(x, w, c.s, c.p, c.op);
+      const y = convTranspose(x, w, c.s, c.p, c.op);
+      expect(y.shape).toEqual(ref.shape);
+      expect(maxRelErr(y.dataSync(), ref.data)).toBeLessThan(1e-5);
+    });
+  }
+
+  it('3-D gradient matches the adjoint (⟨convT(x), r⟩ = ⟨x, conv(r)⟩ and filter gradient by finite differences)', () => {
+    const x = randn([1, 3, 3, 3, 2]);
+    const w = randn([3, 3, 3, 2, 2]);
+    const r = randn([1, 6, 6, 6, 2]);
+    const f = (xx: tf.Tensor, ww: tf.Tensor): tf.Scalar => tf.sum(tf.mul(convTranspose(xx, ww, 2, 1, 1), r));
+    const [gx, gw] = tf.grads(f)([x, w]);
+    // d/dx of ⟨convT(x), r⟩ is the forward conv of r with the same filter and geometry.
+    const expectGx = conv(r, w, 2, 1);
+    expect(maxRelErr(gx.dataSync(), expectGx.dataSync())).toBeLessThan(1e-5);
+    const wd = w.dataSync().slice();
+    const eps = 1e-2;
+    for (const i of [0, 17, 53, 107]) {
+      const plus = wd.slice();
+      plus[i] += eps;
+      const minus = wd.slice();
+      minus[i] -= eps;
+      const fd = (f(x, tf.tensor(plus, w.shape)).dataSync()[0] - f(x, tf.tensor(minus, w.shape)).dataSync()[0]) / (2 * eps);
+      expect(Math.abs(fd - gw.dataSync()[i])).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+    }
+  });
+});
+
+describe('conv (PyTorch zero padding)', () => {
+  it('2-D and 3-D stride-2 padding-1 convs pad both sides like PyTorch (a 1-voxel impulse lands symmetric)', () => {
+    for (const dims of [2, 3] as const) {
+      const n = 4;
+      const sp = Array<number>(dims).fill(n);
+      // All-ones filter on an all-ones input: output voxel counts how many taps hit the input.
+      const x = tf.ones([1, ...sp, 1]);
+      const w = tf.ones([...Array<number>(dims).fill(3), 1, 1]);
+      const y = conv(x, w, 2, 1);
+      expect(y.shape).toEqual([1, ...Array<number>(dims).fill(2), 1]);
+      // PyTorch: output 0 covers input [-1, 1] (2 taps in range), output 1 covers [1, 3] (3 taps).
+      const d = y.dataSync();
+      expect(d[0]).toBe(2 ** dims);
+      expect(d[d.length - 1]).toBe(3 ** dims);
+    }
+  });
+});
+
+describe('reflectPad', () => {
+  const reflect = (j: number, n: number, p: number): number => {
+    const i = j - p;
+    if (i < 0) return -i;
+    if (i >= n) return 2 * (n - 1) - i;
+    return i;
+  };
+  for (const dims of [2, 3] as const) {
+    it(`${dims}-D values and gradient (border gradient folds back onto its source)`, () => {
+      const sp = dims === 2 ? [5, 4] : [4, 5, 4];
+      const p = 3;
+      const x = randn([1, ...sp, 2]);
+      const y = reflectPad(x, p);
+      const ysp = sp.map((n) => n + 2 * p);
+      expect(y.shape).toEqual([1, ...ysp, 2]);
+      const r = randn(y.shape);
+      const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(reflectPad(xx, p), r)))(x);
+      const xd = x.dataSync();
+      const yd = y.dataSync();
+      const rd = r.dataSync();
+      const expectG = new Float32Array(xd.length);
+      const xst = strides(x.shape);
+      const yst = strides(y.shape);
+      for (const j of indices(ysp)) {
+        const i = j.map((v, d) => reflect(v, sp[d], p));
+        for (let c = 0; c < 2; c++) {
+          const yi = j.reduce((a, v, d) => a + v * yst[d + 1], 0) + c;
+          const xi = i.reduce((a, v, d) => a + v * xst[d + 1], 0) + c;
+          expect(yd[yi]).toBe(xd[xi]);
+          expectG[xi] += rd[yi];
+        }
+      }
+      expect(maxRelErr(g.dataSync(), expectG)).toBeLessThan(1e-5);
+    });
+  }
+});
+
+describe('instanceNorm', () => {
+  it('normalises each channel of each sample over the spatial axes (biased variance, eps 1e-5)', () => {
+    const x = randn([2, 3, 4, 5, 2]);
+    const y = instanceNorm(x, 1e-5);
+    const xd = x.dataSync();
+    const yd = y.dataSync();
+    const per = 3 * 4 * 5;
+    for (let b = 0; b < 2; b++) {
+      for (let c = 0; c < 2; c++) {
+        const vals = Array.from({ length: per }, (_, i) => xd[b * per * 2 + i * 2 + c]);
+        const mean = vals.reduce((a, v) => a + v, 0) / per;
+        const variance = vals.reduce((a, v) => a + (v - mean) ** 2, 0) / per;
+        for (let i = 0; i < per; i++) {
+          expect(yd[b * per * 2 + i * 2 + c]).toBeCloseTo((vals[i] - mean) / Math.sqrt(variance + 1e-5), 4);
+        }
+      }
+    }
+  });
+});
