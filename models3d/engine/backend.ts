@@ -1,0 +1,263 @@
+/**
+ * The one module that starts TensorFlow.js. Entry points call `initBackend()` once; everything else
+ * imports tf from `@tensorflow/tfjs-core` and never sets a backend itself.
+ *
+ * auto: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node → WebAssembly (XNNPACK + voxshift kernels).
+ * The native packages are optional: they are loaded with a dynamic import when present.
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { VoxshiftError } from '../../volumes/errors.ts';
+import { registerWasmKernels } from './kernels/index.ts';
+
+export type BackendKind = 'auto' | 'gpu' | 'cpu' | 'wasm';
+
+export interface InitBackendOptions {
+  /** WebAssembly threads (default: os.availableParallelism(), at most 8). Ignored by native backends. */
+  threads?: number;
+  /** Where to say which backend was chosen (default: silent). */
+  log?: (msg: string) => void;
+}
+
+export interface BackendInfo {
+  /** tfjs backend name: 'tensorflow' (native, CPU or CUDA), 'wasm' or 'cpu'. */
+  backend: string;
+  /** Compute threads (wasm: XNNPACK threads; native: 0 = managed by libtensorflow; cpu: 1). */
+  threads: number;
+  description: string;
+}
+
+const NATIVE_PACKAGES = { gpu: '@tensorflow/tfjs-node-gpu', node: '@tensorflow/tfjs-node' } as const;
+/** XNNPACK's thread pool in tfjs-backend-wasm is capped at 8 (PTHREAD_POOL_SIZE). */
+const MAX_WASM_THREADS = 8;
+
+interface WasmModuleInternals {
+  PThread?: { runningWorkers: Array<{ unref(): void }>; terminateAllThreads(): void };
+}
+interface WasmBackendInternals {
+  wasm: WasmModuleInternals;
+}
+
+type WasmPackage = typeof import('@tensorflow/tfjs-backend-wasm');
+
+const state: {
+  current?: BackendInfo;
+  kind?: BackendKind;
+  wasm?: { info: BackendInfo; requestedThreads: number };
+  wasmFactory?: () => tf.KernelBackend | Promise<tf.KernelBackend>;
+  wasmPathsSet: boolean;
+  cpuRegistered: boolean;
+} = { wasmPathsSet: false, cpuRegistered: false };
+
+/** The tfjs-core namespace every voxshift module uses (the same instance the backends registered in). */
+export function getTf(): typeof tf {
+  return tf;
+}
+
+/** What `initBackend` chose last, or undefined before it ran. */
+export function backendInfo(): BackendInfo | undefined {
+  return state.current;
+}
+
+/**
+ * Starts (or re-selects) a compute backend and makes it tf's active backend. Idempotent: calling it
+ * again with the same kind returns the same answer without re-initialising. Switching kinds in one
+ * process is allowed (tests compare wasm with cpu); the wasm thread count is fixed for the life of the
+ * wasm backend unless `shutdownBackend()` is called first.
+ */
+export async function initBackend(
+  kind: BackendKind = 'auto',
+  options: InitBackendOptions = {},
+): Promise<BackendInfo> {
+  const log = options.log ?? (() => {});
+  if (!['auto', 'gpu', 'cpu', 'wasm'].includes(kind)) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `backend must be 'auto', 'gpu', 'cpu' or 'wasm'; received ${JSON.stringify(kind)}`, {
+      param: 'backend',
+    });
+  }
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `threads must be a positive integer; received ${String(options.threads)}`, {
+      param: 'threads',
+    });
+  }
+  if (state.current !== undefined && state.kind === kind && tf.getBackend() === state.current.backend) {
+    return state.current;
+  }
+  let info: BackendInfo;
+  if (kind === 'cpu') {
+    info = await startCpu();
+  } else if (kind === 'wasm') {
+    info = await startWasm(options.threads, log);
+  } else if (kind === 'gpu') {
+    const native = await tryNative('gpu', log);
+    if (native.info === undefined) {
+      throw new VoxshiftError(
+        'BACKEND_UNAVAILABLE',
+        `the CUDA backend was requested but ${NATIVE_PACKAGES.gpu} could not be loaded (${native.reason}). ` +
+          `Install it next to voxshift with \`npm install ${NATIVE_PACKAGES.gpu}@${tf.version_core}\` ` +
+          `(needs an NVIDIA GPU with CUDA and cuDNN, and network access to download libtensorflow), ` +
+          `or use --backend auto / wasm.`,
+        { param: 'backend', details: { package: NATIVE_PACKAGES.gpu, reason: native.reason }, cause: native.cause },
+      );
+    }
+    info = native.info;
+  } else {
+    info = (await tryNative('gpu', log)).info ?? (await tryNative('node', log)).info ?? (await startWasm(options.threads, log));
+  }
+  state.current = info;
+  state.kind = kind;
+  log(`voxshift: compute backend ${info.backend} — ${info.description}`);
+  return info;
+}
+
+/**
+ * Stops the wasm worker threads and removes the wasm backend so the process can exit and a later
+ * `initBackend('wasm', { threads })` starts afresh. Tensors on the wasm backend become invalid.
+ * (The worker threads are unref'ed after start-up, so a CLI exits on its own without this call.)
+ */
+export function shutdownBackend(): void {
+  const backend = wasmBackendIfStarted();
+  if (backend !== undefined) {
+    backend.wasm.PThread?.terminateAllThreads();
+    tf.removeBackend('wasm');
+    if (state.wasmFactory !== undefined) tf.registerBackend('wasm', state.wasmFactory, 2);
+  }
+  state.wasm = undefined;
+  state.current = undefined;
+  state.kind = undefined;
+}
+
+async function startCpu(): Promise<BackendInfo> {
+  if (!state.cpuRegistered) {
+    await import('@tensorflow/tfjs-backend-cpu');
+    state.cpuRegistered = true;
+  }
+  await setBackendOrThrow('cpu');
+  return { backend: 'cpu', threads: 1, description: 'pure JavaScript (reference kernels; slow, for testing only)' };
+}
+
+async function startWasm(requested: number | undefined, log: (msg: string) => void): Promise<BackendInfo> {
+  const wanted = Math.min(requested ?? os.availableParallelism(), MAX_WASM_THREADS);
+  if (state.wasm !== undefined && wasmBackendIfStarted() !== undefined) {
+    if (requested !== undefined && wanted !== state.wasm.requestedThreads) {
+      log(
+        `voxshift: the wasm backend already runs with ${state.wasm.info.threads} thread(s); ` +
+          `call shutdownBackend() first to change it to ${wanted}`,
+      );
+    }
+    await setBackendOrThrow('wasm');
+    return state.wasm.info;
+  }
+  const wasm: WasmPackage = await import('@tensorflow/tfjs-backend-wasm');
+  const require = createRequire(import.meta.url);
+  const distDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  if (!state.wasmPathsSet) {
+    wasm.setWasmPaths(`${distDir}${path.sep}`);
+    state.wasmPathsSet = true;
+  }
+  state.wasmFactory ??= tf.findBackendFactory('wasm') ?? undefined;
+  let threads = wanted;
+  if (threads > 1 && !threadPatchApplied(path.join(distDir, 'tf-backend-wasm.node.js'))) {
+    log(
+      'voxshift: @tensorflow/tfjs-backend-wasm is not patched for Node worker threads ' +
+        '(run `npx patch-package` in the voxshift folder); using 1 thread',
+    );
+    threads = 1;
+  }
+  // With one thread the plain SIMD binary is used: no workers at all.
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
+  wasm.setThreadsCount(threads);
+  await setBackendOrThrow('wasm');
+  const backend = wasmBackendIfStarted();
+  // XNNPACK's pool threads stay alive waiting for work; do not let them keep the process running.
+  for (const worker of backend?.wasm.PThread?.runningWorkers ?? []) worker.unref();
+  registerWasmKernels();
+  const actual = wasm.getThreadsCount();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const info: BackendInfo = {
+    backend: 'wasm',
+    threads: actual,
+    description: `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'}) with voxshift kernels`,
+  };
+  if (actual !== threads) log(`voxshift: asked the wasm backend for ${threads} threads, it runs ${actual}`);
+  state.wasm = { info, requestedThreads: wanted };
+  return info;
+}
+
+async function tryNative(
+  which: 'gpu' | 'node',
+  log: (msg: string) => void,
+): Promise<{ info?: BackendInfo; reason: string; cause?: unknown }> {
+  const name = NATIVE_PACKAGES[which];
+  try {
+    // A variable specifier: the package is optional and not a dependency.
+    const specifier: string = name;
+    await import(specifier);
+  } catch (cause) {
+    const missing = isModuleNotFound(cause, name);
+    const reason = missing ? 'not installed' : `failed to load: ${errorMessage(cause)}`;
+    log(`voxshift: ${name} ${reason}`);
+    return { reason, cause };
+  }
+  if (tf.findBackendFactory('tensorflow') === null) {
+    const reason =
+      `it is installed but registered its backend with another copy of @tensorflow/tfjs-core; ` +
+      `install ${name}@${tf.version_core} so that npm shares tfjs-core ${tf.version_core}`;
+    log(`voxshift: ${name}: ${reason}`);
+    return { reason };
+  }
+  try {
+    await setBackendOrThrow('tensorflow');
+  } catch (cause) {
+    const reason = `failed to start: ${errorMessage(cause)}`;
+    log(`voxshift: ${name} ${reason}`);
+    return { reason, cause };
+  }
+  const description = which === 'gpu' ? 'native TensorFlow with CUDA (tfjs-node-gpu)' : 'native TensorFlow on CPU (tfjs-node)';
+  return { info: { backend: 'tensorflow', threads: 0, description }, reason: 'ok' };
+}
+
+async function setBackendOrThrow(name: string): Promise<void> {
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (cause) {
+    throw new VoxshiftError('BACKEND_UNAVAILABLE', `the ${name} backend failed to start: ${errorMessage(cause)}`, {
+      param: 'backend',
+      cause,
+    });
+  }
+  if (!ok) {
+    throw new VoxshiftError('BACKEND_UNAVAILABLE', `the ${name} backend failed to start`, { param: 'backend' });
+  }
+  await tf.ready();
+}
+
+function wasmBackendIfStarted(): WasmBackendInternals | undefined {
+  if (tf.findBackendFactory('wasm') === null) return undefined;
+  // findBackend only returns a backend that has already been initialised.
+  const backend = tf.engine().registry['wasm'] as unknown;
+  return backend === undefined ? undefined : (backend as WasmBackendInternals);
+}
+
+function threadPatchApplied(bundle: string): boolean {
+  try {
+    return readFileSync(bundle, 'utf8').includes('writeNodeWorkerScript');
+  } catch {
+    return false;
+  }
+}
+
+function isModuleNotFound(error: unknown, name: string): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && errorMessage(error).includes(name);
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null && 'message' in error) return String((error as { message: unknown }).message);
+  return String(error);
+}

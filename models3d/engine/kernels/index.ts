@@ -1,0 +1,41 @@
+/**
+ * voxshift's kernels for the tfjs wasm backend. `registerWasmKernels()` (called by initBackend)
+ * replaces or adds them; `restoreStockWasmKernels()` puts the stock registrations back (benchmarks).
+ * Other kernel sets are added to KERNEL_SETS.
+ */
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { conv2dKernelConfigs } from './conv2d-kernels.ts';
+
+const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs];
+
+/** Stock wasm registrations we replaced (undefined: there was none). */
+const stock = new Map<string, KernelConfig | undefined>();
+
+export function voxshiftWasmKernels(): KernelConfig[] {
+  return KERNEL_SETS.flat();
+}
+
+/** Registers every voxshift kernel on 'wasm', replacing stock ones. Idempotent. */
+export function registerWasmKernels(): void {
+  for (const config of voxshiftWasmKernels()) {
+    const current = getKernel(config.kernelName, 'wasm');
+    if (current === config) continue;
+    if (!stock.has(config.kernelName)) stock.set(config.kernelName, current);
+    if (current !== undefined) unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
+  }
+}
+
+/** Puts the stock wasm kernels back (and removes ours where stock had none). */
+export function restoreStockWasmKernels(): void {
+  for (const [name, config] of stock) {
+    if (getKernel(name, 'wasm') !== undefined) unregisterKernel(name, 'wasm');
+    if (config !== undefined) registerKernel(config);
+  }
+  stock.clear();
+}
+
+/** The stock wasm kernel for `name` as it was before registerWasmKernels (for comparisons). */
+export function stockWasmKernel(name: string): KernelConfig | undefined {
+  return stock.has(name) ? stock.get(name) : getKernel(name, 'wasm');
+}

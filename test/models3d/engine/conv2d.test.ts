@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { initBackend } from '../../../models3d/engine/backend.ts';
+import { setFilterGradMethod, type FilterGradMethod } from '../../../models3d/engine/kernels/conv2d-backprop-filter.ts';
+import { cachedFilterCount } from '../../../models3d/engine/kernels/conv2d-filter-cache.ts';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  f: [number, number, number, number];
+  stride: number;
+  pad: Pad;
+  dilation?: number;
+}
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** max |a − ref| / max |ref| */
+function relErr(a: Float32Array, ref: Float32Array): number {
+  expect(a.length).toBe(ref.length);
+  let m = 0;
+  let e = 0;
+  for (let i = 0; i < ref.length; i++) {
+    m = Math.max(m, Math.abs(ref[i]));
+    e = Math.max(e, Math.abs(a[i] - ref[i]));
+  }
+  expect(m).toBeGreaterThan(0);
+  return e / m;
+}
+
+/** y = conv2d(x, f); loss = Σ y·g (g fixed random) → dx = BackpropInput(g), df = BackpropFilter(x, g). */
+function convGrads(backend: string, c: Case, seed: number): Float32Array[] {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(size(c.x), seed), c.x);
+    const f = tf.tensor4d(values(size(c.f), seed + 1), c.f);
+    const y = tf.conv2d(x, f, c.stride, c.pad, 'NHWC', c.dilation ?? 1);
+    const g = tf.tensor(values(size(y.shape), seed + 2), y.shape);
+    const grad = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), g)),
+    );
+    const [dx, df] = grad([x, f]);
+    return [y.dataSync() as Float32Array, dx.dataSync() as Float32Array, df.dataSync() as Float32Array];
+  });
+}
+
+/** conv2dTranspose forward (it runs Conv2DBackpropInput) */
+function transposeConv(backend: string, x: [number, number, number, number], f: [number, number, number, number], outShape: [number, number, number, number], stride: number, pad: 'same' | 'valid', seed: number): Float32Array {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const xs = tf.tensor4d(values(size(x), seed), x);
+    const fs = tf.tensor4d(values(size(f), seed + 1), f);
+    return tf.conv2dTranspose(xs, fs, outShape, stride, pad).dataSync() as Float32Array;
+  });
+}
+
+const CASES: Case[] = [
+  { name: '7×7 1→4 same, odd size', x: [1, 11, 9, 1], f: [7, 7, 1, 4], stride: 1, pad: 'same' },
+  { name: '3×3 3→5 stride 2 same, batch 2, odd', x: [2, 9, 7, 3], f: [3, 3, 3, 5], stride: 2, pad: 'same' },
+  { name: '4×4 2→6 stride 2 explicit pad 1 (PatchGAN)', x: [2, 10, 10, 2], f: [4, 4, 2, 6], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { name: '4×4 4→3 stride 2 valid, odd size', x: [1, 11, 9, 4], f: [4, 4, 4, 3], stride: 2, pad: 'valid' },
+  { name: '4×4 3→2 stride 1 same (even kernel)', x: [1, 8, 7, 3], f: [4, 4, 3, 2], stride: 1, pad: 'same' },
+  { name: '3×3 40→36 stride 1 same, batch 2', x: [2, 6, 5, 40], f: [3, 3, 40, 36], stride: 1, pad: 'same' },
+  { name: '3×3 33→34 stride 2 same', x: [1, 9, 8, 33], f: [3, 3, 33, 34], stride: 2, pad: 'same' },
+  { name: '1×1 5→3 stride 2 valid (phases without taps)', x: [1, 7, 6, 5], f: [1, 1, 5, 3], stride: 2, pad: 'valid' },
+  { name: '3×3 2→3 stride 1 explicit asymmetric', x: [1, 6, 7, 2], f: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  { name: '5×5 2→2 stride 1 numeric pad 2', x: [2, 7, 6, 2], f: [5, 5, 2, 2], stride: 1, pad: 2 },
+];
+
+describe('2-D convolution kernels on wasm against the pure-JS reference', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+    await initBackend('wasm', { threads: 2 });
+  });
+  afterAll(() => {
+    setFilterGradMethod(undefined);
+  });
+
+  for (const method of ['conv', 'im2col'] as FilterGradMethod[]) {
+    describe(`filter gradient by ${method}`, () => {
+      CASES.forEach((c, k) => {
+        it(c.name, () => {
+          setFilterGradMethod(method);
+          const [y, dx, df] = convGrads('wasm', c, 10 * k + 1);
+          const [yRef, dxRef, dfRef] = convGrads('cpu', c, 10 * k + 1);
+          expect(relErr(y, yRef)).toBeLessThan(1e-4);
+          expect(relErr(dx, dxRef)).toBeLessThan(1e-4);
+          expect(relErr(df, dfRef)).toBeLessThan(1e-4);
+        });
+      });
+    });
+  }
+
+  it('the cost rule picks a way per shape and gives the same numbers', () => {
+    setFilterGradMethod(undefined);
+    for (const c of [CASES[0], CASES[5]]) {
+      const [, dx, df] = convGrads('wasm', c, 77);
+      const [, dxRef, dfRef] = convGrads('cpu', c, 77);
+      expect(relErr(dx, dxRef)).toBeLessThan(1e-4);
+      expect(relErr(df, dfRef)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('forward Conv2D with dilation 2 matches (XNNPACK kernel)', () => {
+    const c: Case = { name: 'dilated', x: [1, 12, 11, 3], f: [3, 3, 3, 4], stride: 1, pad: 'same', dilation: 2 };
+    const run = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() =>
+        tf.conv2d(tf.tensor4d(values(size(c.x), 5), c.x), tf.tensor4d(values(size(c.f), 6), c.f), 1, 'same', 'NHWC', 2).dataSync() as Float32Array,
+      );
+    };
+    expect(relErr(run('wasm'), run('cpu'))).toBeLessThan(1e-4);
+  });
+
+  it('conv2dTranspose (forward Conv2DBackpropInput) matches for stride 2 same/valid, odd output', () => {
+    const cases: Array<[[number, number, number, number], [number, number, number, number], [number, number, number, number], 'same' | 'valid']> = [
+      [[2, 5, 4, 8], [3, 3, 6, 8], [2, 10, 8, 6], 'same'],
+      [[1, 5, 5, 4], [3, 3, 3, 4], [1, 9, 9, 3], 'same'],
+      [[1, 4, 3, 2], [4, 4, 1, 2], [1, 10, 8, 1], 'valid'],
+    ];
+    cases.forEach(([x, f, out, pad], k) => {
+      expect(relErr(transposeConv('wasm', x, f, out, 2, pad, 40 + k), transposeConv('cpu', x, f, out, 2, pad, 40 + k))).toBeLessThan(1e-4);
+    });
+  });
+
+  it('caches filter transforms per filter and frees them with the filter (no tensor leak)', () => {
+    tf.setBackend('wasm');
+    const backend = tf.backend() as unknown as BackendWasm;
+    const before = cachedFilterCount(backend);
+    const numTensors = tf.memory().numTensors;
+    const dy = tf.tensor4d(values(2 * 4 * 4 * 6, 3), [2, 4, 4, 6]);
+    const f = tf.tensor4d(values(3 * 3 * 5 * 6, 4), [3, 3, 5, 6]);
+    const a = tf.conv2dTranspose(dy, f, [2, 8, 8, 5], 2, 'same');
+    expect(cachedFilterCount(backend)).toBe(before + 1);
+    const b = tf.conv2dTranspose(dy, f, [2, 8, 8, 5], 2, 'same');
+    expect(cachedFilterCount(backend)).toBe(before + 1);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    // New weights (as after an optimizer step) are a new tensor: no stale transform is used.
+    const f2 = tf.mul(f, 2);
+    const c = tf.conv2dTranspose(dy, f2 as tf.Tensor4D, [2, 8, 8, 5], 2, 'same');
+    const doubled = tf.tidy(() => tf.mul(a, 2).dataSync() as Float32Array);
+    expect(relErr(c.dataSync() as Float32Array, doubled)).toBeLessThan(1e-6);
+    tf.dispose([a, b, c, f, f2, dy]);
+    expect(cachedFilterCount(backend)).toBe(before);
+    expect(tf.memory().numTensors).toBe(numTensors);
+  });
+});
