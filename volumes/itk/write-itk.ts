@@ -3,7 +3,7 @@
  * .mhd + .raw detached) with ITK-Wasm. Channels are written as vector pixels.
  */
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { VoxshiftError } from '../errors.ts';
 import type { Volume } from '../volume.ts';
 import { itkImageFromVolume } from './itk-image.ts';
@@ -55,5 +55,6 @@ export async function writeItkImage(vol: Volume, path: string, options: WriteItk
     throw new VoxshiftError('WRITE_FAILED', 'ITK did not write the image', { file: path });
   }
   const data = await detachedDataFile(file, format);
-  return data === undefined ? [file] : [file, data];
+  // Report paths as the caller gave them (relative stays relative).
+  return data === undefined ? [path] : [path, dirname(data) === dirname(file) ? join(dirname(path), basename(data)) : data];
 }

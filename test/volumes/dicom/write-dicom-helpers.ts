@@ -7,6 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { affineOf, applyAffine, invertAffine, rasToLpsAffine } from '../../../volumes/affine.ts';
+import type { Volume } from '../../../volumes/volume.ts';
 import { ON_CI } from '../../helpers/shared-data.ts';
 
 let pythonCache: string | null | undefined;
@@ -91,3 +94,32 @@ export function pydicomDump(files: string[], python: string): PydicomSlice[] {
   ].join('\n');
   return JSON.parse(execFileSync(python, ['-c', script, ...files], { encoding: 'utf8', maxBuffer: 1 << 28 })) as PydicomSlice[];
 }
+
+/**
+ * Checks a dcm2niix NIfTI against the written volume: every voxel centre of the NIfTI must land on a
+ * voxel centre of ours (within 1e-3 mm, in LPS) and hold the same value (within `tol`).
+ */
+export function expectSameAsDcm2niix(vol: Volume, ref: ReturnType<typeof dcm2niixDump>, tol: number): void {
+  expect(ref.shape.slice(0, 3)).toEqual(expect.arrayContaining([...vol.shape]));
+  expect(ref.shape.reduce((a, b) => a * b, 1)).toBe(vol.data.length);
+  const refLps = rasToLpsAffine(ref.affine);
+  const toOurs = invertAffine(affineOf(vol));
+  const [nx, ny] = ref.shape;
+  const ours = affineOf(vol);
+  let checked = 0;
+  for (let n = 0; n < ref.data.length; n++) {
+    const i = n % nx;
+    const j = Math.floor(n / nx) % ny;
+    const k = Math.floor(n / (nx * ny));
+    const world = applyAffine(refLps, [i, j, k]);
+    const ijk = applyAffine(toOurs, world).map((v) => Math.round(v));
+    expect(ijk.every((v, a) => v >= 0 && v < vol.shape[a])).toBe(true);
+    const back = applyAffine(ours, ijk);
+    for (let a = 0; a < 3; a++) expect(Math.abs(back[a] - world[a])).toBeLessThan(1e-3);
+    const idx = ijk[0] + vol.shape[0] * (ijk[1] + vol.shape[1] * ijk[2]);
+    expect(Math.abs(ref.data[n] - vol.data[idx])).toBeLessThanOrEqual(tol);
+    checked++;
+  }
+  expect(checked).toBe(vol.data.length);
+}
+

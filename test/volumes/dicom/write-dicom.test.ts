@@ -2,14 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { affineOf, applyAffine, invertAffine, rasToLpsAffine } from '../../../volumes/affine.ts';
+import { affineOf, applyAffine } from '../../../volumes/affine.ts';
 import { encodeElement, encodePart10, formatDs } from '../../../volumes/dicom/dicom-writer-encode.ts';
 import { isValidUid, newUid } from '../../../volumes/dicom/uid.ts';
 import { SOP_CLASS, writeDicomSeries } from '../../../volumes/dicom/write-dicom.ts';
 import { isVoxshiftError, VoxshiftError } from '../../../volumes/errors.ts';
 import { createVolume, type Mat3, type Volume } from '../../../volumes/volume.ts';
 import { hasSharedData, hasTool, sharedPath } from '../../helpers/shared-data.ts';
-import { dcm2niixDump, pydicomDump, referencePython } from './write-dicom-helpers.ts';
+import { dcm2niixDump, expectSameAsDcm2niix, pydicomDump, referencePython } from './write-dicom-helpers.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'voxshift-write-dicom-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -64,34 +64,6 @@ async function expectCode(p: Promise<unknown>, code: string, param?: string): Pr
     return err;
   }
   throw new Error(`expected ${code}, nothing was thrown`);
-}
-
-/**
- * Checks a dcm2niix NIfTI against the written volume: every voxel centre of the NIfTI must land on a
- * voxel centre of ours (within 1e-3 mm, in LPS) and hold the same value (within `tol`).
- */
-function expectSameAsDcm2niix(vol: Volume, ref: ReturnType<typeof dcm2niixDump>, tol: number): void {
-  expect(ref.shape.slice(0, 3)).toEqual(expect.arrayContaining([...vol.shape]));
-  expect(ref.shape.reduce((a, b) => a * b, 1)).toBe(vol.data.length);
-  const refLps = rasToLpsAffine(ref.affine);
-  const toOurs = invertAffine(affineOf(vol));
-  const [nx, ny] = ref.shape;
-  const ours = affineOf(vol);
-  let checked = 0;
-  for (let n = 0; n < ref.data.length; n++) {
-    const i = n % nx;
-    const j = Math.floor(n / nx) % ny;
-    const k = Math.floor(n / (nx * ny));
-    const world = applyAffine(refLps, [i, j, k]);
-    const ijk = applyAffine(toOurs, world).map((v) => Math.round(v));
-    expect(ijk.every((v, a) => v >= 0 && v < vol.shape[a])).toBe(true);
-    const back = applyAffine(ours, ijk);
-    for (let a = 0; a < 3; a++) expect(Math.abs(back[a] - world[a])).toBeLessThan(1e-3);
-    const idx = ijk[0] + vol.shape[0] * (ijk[1] + vol.shape[1] * ijk[2]);
-    expect(Math.abs(ref.data[n] - vol.data[idx])).toBeLessThanOrEqual(tol);
-    checked++;
-  }
-  expect(checked).toBe(vol.data.length);
 }
 
 describe('DICOM encoder', () => {
