@@ -5,10 +5,13 @@
  * World is LPS (+x = Left, +y = Posterior, +z = Superior), so an identity direction is 'LPS' and a
  * typical NIfTI volume stored RAS+ (x toward the right...) is 'RAS'.
  *
- * Oblique directions are snapped exactly as nibabel's `io_orientation` does: for the columns i, j, k
- * in turn, the world axis of the dominant |component| among the world axes not yet taken. This is
- * the dominant component of each column whenever those are distinct, and always yields three
- * different world axes (even at exactly 45°).
+ * Each voxel axis gets the world axis of the dominant component of its direction column. When
+ * two columns share a dominant world axis (directions tilted by more than 45°), the snapping is
+ * greedy over the whole matrix: the largest |cosine| fixes its (voxel axis, world axis) pair, that
+ * row and column are removed, and so on. This always yields three different world axes and, unlike
+ * nibabel's `io_orientation` (which takes the columns in i, j, k order), does not depend on the
+ * order of the voxel axes — so reorient(vol, code) always ends at `code`. Both agree whenever the
+ * dominant components of the columns lie on different world axes.
  */
 import { VoxshiftError } from './errors.ts';
 import type { Mat3 } from './volume.ts';
@@ -26,20 +29,27 @@ export interface AxisOrientation {
 /** Snaps a direction matrix (columns = axis cosines) to a signed axis permutation; see the file comment. */
 export function axisOrientations(direction: Mat3 | readonly number[]): [AxisOrientation, AxisOrientation, AxisOrientation] {
   const usedRow = [false, false, false];
+  const usedCol = [false, false, false];
   const out: AxisOrientation[] = [];
-  for (let c = 0; c < 3; c++) {
+  for (let step = 0; step < 3; step++) {
     let best = -1;
     let br = 0;
-    // First maximum wins on exact ties (numpy's argmax).
-    for (let r = 0; r < 3; r++) {
-      const v = Math.abs(direction[r * 3 + c]);
-      if (!usedRow[r] && v > best) {
-        best = v;
-        br = r;
+    let bc = 0;
+    // Exact ties go to the lowest column, then the lowest row (deterministic).
+    for (let c = 0; c < 3; c++) {
+      if (usedCol[c]) continue;
+      for (let r = 0; r < 3; r++) {
+        const v = Math.abs(direction[r * 3 + c]);
+        if (!usedRow[r] && v > best) {
+          best = v;
+          br = r;
+          bc = c;
+        }
       }
     }
     usedRow[br] = true;
-    out.push({ worldAxis: br as 0 | 1 | 2, sign: direction[br * 3 + c] < 0 ? -1 : 1 });
+    usedCol[bc] = true;
+    out[bc] = { worldAxis: br as 0 | 1 | 2, sign: direction[br * 3 + bc] < 0 ? -1 : 1 };
   }
   return [out[0], out[1], out[2]];
 }

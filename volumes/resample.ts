@@ -120,11 +120,11 @@ function resampleCore(vol: Volume, ref: GridGeometry, options: ResampleOptions, 
   const n = vol.shape[0] * vol.shape[1] * vol.shape[2];
   const outDtype = interpolation === 'linear' ? 'float32' : dtypeOf(vol.data);
   const out = allocate(outDtype, outN * vol.channels);
+  const tables = aligned ? [0, 1, 2].map((a) => axisTable(m[a * 5], m[a * 4 + 3], vol.shape[a], shape[a])) : [];
   for (let ch = 0; ch < vol.channels; ch++) {
     const src = vol.data.subarray(ch * n, (ch + 1) * n);
     const dst = out.subarray(ch * outN, (ch + 1) * outN);
     if (aligned) {
-      const tables = [0, 1, 2].map((a) => axisTable(m[a * 5], m[a * 4 + 3], vol.shape[a], shape[a]));
       if (interpolation === 'linear') alignedLinear(toFloat32(src), vol.shape, shape, tables, dst as Float32Array);
       else if (interpolation === 'nearest') alignedNearest(src, vol.shape, shape, tables, dst);
       else alignedLabel(src, vol.shape, shape, tables, dst);

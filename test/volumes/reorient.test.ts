@@ -5,7 +5,8 @@ import { directionForCode, orientationCode } from '../../volumes/orientation.ts'
 import { reorient } from '../../volumes/reorient.ts';
 import { dtypeOf, voxelIndex } from '../../volumes/volume.ts';
 import type { Volume } from '../../volumes/volume.ts';
-import { synthetic, TILTED } from './synthetic-volume.ts';
+import { createRng } from '../../volumes/random.ts';
+import { rotation, synthetic, TILTED } from './synthetic-volume.ts';
 
 function allCodes(): string[] {
   const pairs = ['LR', 'PA', 'SI'];
@@ -19,17 +20,20 @@ function allCodes(): string[] {
 function expectSameWorld(out: Volume, vol: Volume): void {
   const n = out.shape[0] * out.shape[1] * out.shape[2];
   const nin = vol.shape[0] * vol.shape[1] * vol.shape[2];
+  const problems: string[] = [];
   for (let k = 0; k < out.shape[2]; k++)
     for (let j = 0; j < out.shape[1]; j++)
       for (let i = 0; i < out.shape[0]; i++) {
-        const src = worldToVoxel(vol, voxelToWorld(out, [i, j, k])).map((x) => {
-          expect(Math.abs(x - Math.round(x))).toBeLessThan(1e-9);
-          return Math.round(x);
-        });
+        const x = worldToVoxel(vol, voxelToWorld(out, [i, j, k]));
+        const src = x.map(Math.round);
+        if (x.some((v, a) => Math.abs(v - src[a]) > 1e-9)) problems.push(`voxel ${i},${j},${k} maps to non-integer ${x.join(',')}`);
         for (let ch = 0; ch < vol.channels; ch++) {
-          expect(out.data[ch * n + voxelIndex(out.shape, i, j, k)]).toBe(vol.data[ch * nin + voxelIndex(vol.shape, src[0], src[1], src[2])]);
+          const a = out.data[ch * n + voxelIndex(out.shape, i, j, k)];
+          const b = vol.data[ch * nin + voxelIndex(vol.shape, src[0], src[1], src[2])];
+          if (a !== b) problems.push(`voxel ${i},${j},${k} ch ${ch}: ${a} vs ${b}`);
         }
       }
+  expect(problems).toEqual([]);
 }
 
 describe('reorient', () => {
@@ -41,6 +45,15 @@ describe('reorient', () => {
       expect(dtypeOf(out.data)).toBe('int16');
       expect(out.channels).toBe(2);
       expectSameWorld(out, vol);
+    }
+  });
+
+  it('ends at the target code for strongly oblique directions too (random rotations)', () => {
+    const rng = createRng(3);
+    for (let t = 0; t < 60; t++) {
+      const vol = synthetic({ shape: [3, 2, 4], direction: rotation(rng() * 7, rng() * 7, rng() * 7) });
+      for (const code of allCodes()) expect(orientationCode(reorient(vol, code))).toBe(code);
+      if (t % 10 === 0) expectSameWorld(reorient(vol, 'RAS'), vol);
     }
   });
 
