@@ -21,12 +21,12 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  * dataId whose memoryOffset points inside the source's heap block. The backend frees a dataId's block
  * with `_free(memoryOffset)`, which would be wrong for a view, so `disposeData` of the backend instance
  * is wrapped (once, on the first view) to keep per-block view counts: a view's disposal never frees,
- * and the block of a source disposed while views are alive is freed when its last view goes.
+ * and the block of a source disposed while views are alive is freed when its last view goes. The
+ * engine's own accounting (numTensors, numBytes, numDataBuffers) is the same as with copies.
  */
 
 interface WasmModuleInternals {
   _free(ptr: number): void;
-  tfjs: { disposeData(id: number): void };
 }
 
 interface Block {
@@ -50,36 +50,35 @@ function viewState(backend: BackendWasm): ViewState {
   const wasm = backend.wasm as unknown as WasmModuleInternals;
   const original = backend.disposeData.bind(backend);
 
-  const unregister = (dataId: DataId, id: number): void => {
-    wasm.tfjs.disposeData(id);
-    backend.dataIdMap.delete(dataId);
-  };
-
+  // Other modules may wrap disposeData too (e.g. caches keyed on a dataId). To keep every wrapper in
+  // the chain, disposal always goes through `original`; only the final `_free` of a view, or of a block
+  // that views still read, is neutralised by pointing the entry at address 0 (free(NULL) is a no-op).
   backend.disposeData = (dataId: DataId, force = false): boolean => {
     const data = backend.dataIdMap.get(dataId);
     if (data === undefined) return original(dataId, force);
+    const final = force || data.refCount <= 1;
     const base = state.views.get(dataId);
     if (base !== undefined) {
-      data.refCount--;
-      if (!force && data.refCount > 0) return false;
-      unregister(dataId, data.id);
-      state.views.delete(dataId);
-      const block = state.blocks.get(base) as Block;
-      block.views--;
-      if (block.views === 0) {
-        state.blocks.delete(base);
-        if (block.ownerGone) wasm._free(base);
+      if (final) data.memoryOffset = 0;
+      const released = original(dataId, force);
+      if (released) {
+        state.views.delete(dataId);
+        const block = state.blocks.get(base) as Block;
+        block.views--;
+        if (block.views === 0) {
+          state.blocks.delete(base);
+          if (block.ownerGone) wasm._free(base);
+        }
       }
-      return true;
+      return released;
     }
     const block = state.blocks.get(data.memoryOffset);
-    if (block !== undefined && !block.ownerGone) {
-      data.refCount--;
-      if (!force && data.refCount > 0) return false;
+    if (block !== undefined && !block.ownerGone && final) {
       // Views still read this block: forget the tensor, keep the memory until the last view goes.
-      unregister(dataId, data.id);
-      block.ownerGone = true;
-      return true;
+      data.memoryOffset = 0;
+      const released = original(dataId, force);
+      block.ownerGone = released;
+      return released;
     }
     return original(dataId, force);
   };

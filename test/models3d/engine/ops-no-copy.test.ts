@@ -90,6 +90,30 @@ describe('no-copy Slice and Identity on wasm', () => {
     free.mockRestore();
   });
 
+  it('keeps other disposeData wrappers in the chain (views and orphaned owners pass through them)', () => {
+    const backend = wasmBackend();
+    const x = tf.tensor(vals, shape);
+    const v = tf.slice(x, [1, 0, 0, 0], [1, 4, 5, 6]); // installs the view bookkeeping first
+    const inner = backend.disposeData.bind(backend);
+    const seen: { dataId: object; released: boolean }[] = [];
+    backend.disposeData = (dataId: object, force?: boolean): boolean => {
+      const released = inner(dataId, force);
+      seen.push({ dataId, released });
+      return released;
+    };
+    try {
+      x.dispose();
+      const w = tf.slice(v, [0, 2, 0, 0], [1, 1, 5, 6]);
+      v.dispose();
+      expect(Array.from(w.dataSync())).toEqual(Array.from(sliceRef(vals, shape, [1, 2, 0, 0], [1, 1, 5, 6])));
+      w.dispose();
+      expect(seen.map((e) => e.released)).toEqual([true, true, true]);
+      expect(seen.map((e) => e.dataId)).toEqual([x.dataId, v.dataId, w.dataId]);
+    } finally {
+      backend.disposeData = inner;
+    }
+  });
+
   it('Identity shares the data and clone survives disposal of the original', () => {
     const x = tf.tensor(vals, shape);
     const y = tf.clone(x);
