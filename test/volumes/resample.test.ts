@@ -133,6 +133,17 @@ describe('resampleToGrid (arbitrary affine)', () => {
     }
   });
 
+  it('handles flipped axes on the axis-aligned path (grids related by a flip)', () => {
+    const vol = synthetic({ shape: [5, 4, 3], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], dtype: 'int16', value: (i, j, k) => i * 11 - j * 5 + k * 101 });
+    for (const code of ['RAS', 'LPI', 'RPI']) {
+      const target = reorient(vol, code);
+      const near = resampleToGrid(vol, target, { interpolation: 'nearest' });
+      expect(near.history.at(-1)?.params).toMatchObject({ path: 'axis-aligned' });
+      expect(Array.from(near.data)).toEqual(Array.from(target.data));
+      expect(Array.from(resampleToGrid(vol, target).data)).toEqual(Array.from(target.data));
+    }
+  });
+
   it('approximates the original after a round trip through a rotated grid', () => {
     const blob = (w: readonly number[]): number => 100 * Math.exp(-((w[0] - 5) ** 2 + (w[1] - 4) ** 2 + (w[2] - 6) ** 2) / 60);
     const vol = synthetic({ shape: [20, 18, 16], spacing: [0.8, 0.9, 1], origin: [-3, -4, -2], direction: TILTED, value: () => 0 });
