@@ -5,7 +5,7 @@
  * auto: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node → WebAssembly (XNNPACK + voxshift kernels).
  * The native packages are optional: they are loaded with a dynamic import when present.
  */
-import { createRequire } from 'node:module';
+import { createRequire, register } from 'node:module';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,7 +50,8 @@ const state: {
   wasmFactory?: () => tf.KernelBackend | Promise<tf.KernelBackend>;
   wasmPathsSet: boolean;
   cpuRegistered: boolean;
-} = { wasmPathsSet: false, cpuRegistered: false };
+  resolveHookRegistered: boolean;
+} = { wasmPathsSet: false, cpuRegistered: false, resolveHookRegistered: false };
 
 /** The tfjs-core namespace every voxshift module uses (the same instance the backends registered in). */
 export function getTf(): typeof tf {
@@ -83,6 +84,7 @@ export async function initBackend(
       param: 'threads',
     });
   }
+  await registerGradients();
   if (state.current !== undefined && state.kind === kind && tf.getBackend() === state.current.backend) {
     return state.current;
   }
@@ -130,6 +132,46 @@ export function shutdownBackend(): void {
   state.kind = undefined;
 }
 
+/**
+ * tfjs-core's gradients ship only as ES modules with extension-less relative imports, which plain
+ * Node cannot resolve (the CJS bundle `main` has none). Load them once, through a resolve hook scoped to
+ * tfjs-core's dist folder.
+ */
+export async function registerGradients(): Promise<void> {
+  if (tf.getGradient('Conv2D') !== undefined) return;
+  // The hook must be in place before the first attempt: Node caches a failed module graph.
+  if (!state.resolveHookRegistered) {
+    register(`data:text/javascript,${encodeURIComponent(TFJS_CORE_RESOLVE_HOOK)}`);
+    state.resolveHookRegistered = true;
+  }
+  try {
+    await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  } catch (cause) {
+    throw new VoxshiftError('BACKEND_UNAVAILABLE', `could not load tfjs-core's gradient functions: ${errorMessage(cause)}`, { cause });
+  }
+  if (tf.getGradient('Conv2D') === undefined) {
+    throw new VoxshiftError('BACKEND_UNAVAILABLE', "tfjs-core's gradients loaded but registered in another tfjs-core instance");
+  }
+}
+
+/** Node resolve hook: inside tfjs-core/dist, './x' means './x.js' (or './x/index.js'). */
+const TFJS_CORE_RESOLVE_HOOK = `
+export async function resolve(specifier, context, nextResolve) {
+  try {
+    return await nextResolve(specifier, context);
+  } catch (error) {
+    const parent = context.parentURL ?? '';
+    if (!specifier.startsWith('.') || !parent.includes('/@tensorflow/tfjs-core/dist/')) throw error;
+    for (const suffix of ['.js', '/index.js']) {
+      try {
+        return await nextResolve(specifier + suffix, context);
+      } catch {}
+    }
+    throw error;
+  }
+}
+`;
+
 async function startCpu(): Promise<BackendInfo> {
   if (!state.cpuRegistered) {
     await import('@tensorflow/tfjs-backend-cpu');
@@ -170,7 +212,21 @@ async function startWasm(requested: number | undefined, log: (msg: string) => vo
   // With one thread the plain SIMD binary is used: no workers at all.
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
   wasm.setThreadsCount(threads);
-  await setBackendOrThrow('wasm');
+  const listenersBefore = {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
+  try {
+    await setBackendOrThrow('wasm');
+  } finally {
+    // The Emscripten glue installs process-wide handlers that re-throw every uncaught error (printing
+    // a screen of minified glue code); Node's own handling is the same without them.
+    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+      for (const listener of process.listeners(event)) {
+        if (!(listenersBefore[event] as unknown[]).includes(listener)) process.removeListener(event, listener as never);
+      }
+    }
+  }
   const backend = wasmBackendIfStarted();
   // XNNPACK's pool threads stay alive waiting for work; do not let them keep the process running.
   for (const worker of backend?.wasm.PThread?.runningWorkers ?? []) worker.unref();
