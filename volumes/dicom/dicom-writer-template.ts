@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import { VoxshiftError } from '../errors.ts';
+import { encodeElement } from './dicom-writer-encode.ts';
 import { isValidUid } from './uid.ts';
 
 /** Keywords a template may carry, with their tags and VRs (Patient and General Study modules). */
@@ -55,6 +56,12 @@ export function checkTemplateRecord(record: Record<string, string>): DicomTempla
     if (TEMPLATE_TAGS[kw].vr === 'UI' && !isValidUid(value)) {
       throw new VoxshiftError('INVALID_ARGUMENT', `template ${key} "${value}" is not a valid UID`, { param: 'template' });
     }
+    try {
+      encodeElement({ tag: TEMPLATE_TAGS[kw].tag, vr: TEMPLATE_TAGS[kw].vr, value });
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new VoxshiftError('INVALID_ARGUMENT', `template ${key}: ${reason}`, { param: 'template', cause: e });
+    }
     out[kw] = value;
   }
   return out;
@@ -85,7 +92,8 @@ function parseTemplateFile(bytes: Uint8Array, file: string): DicomTemplate {
     const raw = bytes.subarray(el.dataOffset, el.dataOffset + el.length);
     const text =
       charset === 'ISO_IR 192' ? new TextDecoder('utf-8').decode(raw) : Array.from(raw, (b) => String.fromCharCode(b)).join('');
-    const value = text.replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    // Only the first value of a multi-valued element is carried.
+    const value = text.split('\\')[0].replace(/[\0 ]+$/, '').replace(/^ +/, '');
     if (value === '') continue;
     if (TEMPLATE_TAGS[kw].vr === 'UI' && !isValidUid(value)) continue;
     out[kw] = value;

@@ -160,7 +160,8 @@ export async function writeDicomSeries(vol: Volume, outDir: string, options: Wri
   const d = vol.direction;
   const s = vol.spacing;
   const windowWidth = Math.max(enc.max - enc.min, 1);
-  const description = options.seriesDescription ?? vol.meta.description ?? 'voxshift';
+  // LO holds one value of at most 64 characters; a backslash would split it into several.
+  const description = (options.seriesDescription ?? vol.meta.description ?? 'voxshift').replace(/\\/g, '/').slice(0, 64);
   const derivation = `voxshift: ${vol.history.map((h) => h.op).join(' > ') || 'written from a volume'}`.slice(0, 1024);
   const common: DicomElement[] = [
     { tag: 0x00080008, vr: 'CS', value: ['DERIVED', 'SECONDARY'] },
@@ -174,11 +175,17 @@ export async function writeDicomSeries(vol: Volume, outDir: string, options: Wri
     { tag: 0x00080033, vr: 'TM', value: time },
     t('AccessionNumber', ''),
     { tag: 0x00080060, vr: 'CS', value: modality },
-    ...(sop === SOP_CLASS.SC ? [{ tag: 0x00080064, vr: 'CS', value: 'WSD' } as DicomElement] : []),
+    // Secondary Capture: Conversion Type (type 1), Patient Orientation (type 2C; empty, IOP/IPP are given).
+    ...(sop === SOP_CLASS.SC
+      ? ([
+          { tag: 0x00080064, vr: 'CS', value: 'WSD' },
+          { tag: 0x00200020, vr: 'CS', value: '' },
+        ] as DicomElement[])
+      : []),
     { tag: 0x00080070, vr: 'LO', value: 'voxshift' },
     t('ReferringPhysicianName', ''),
     ...(template.StudyDescription !== undefined ? [t('StudyDescription', '')] : []),
-    { tag: 0x0008103e, vr: 'LO', value: description.slice(0, 64) },
+    { tag: 0x0008103e, vr: 'LO', value: description },
     { tag: 0x00082111, vr: 'ST', value: derivation },
     t('PatientName', 'Anonymous'),
     t('PatientID', 'VOXSHIFT'),

@@ -141,6 +141,7 @@ export function volumeFromItkImage(img: ItkImage, opts: FromItkOptions): Volume 
       warnings,
       extra: { itkPixelType: img.imageType.pixelType, itkMetadata: extra },
     },
+    history: [{ op: 'readItkImage', params: { file, format: opts.format } }],
   });
 }
 

@@ -213,11 +213,14 @@ describe('writeDicomSeries', () => {
   it('integer data spanning more than int16 but at most 65536 values is stored losslessly with an intercept', async () => {
     const data = new Int32Array(3 * 2 * 2).map((_, i) => -40000 + i * 5000);
     const vol = createVolume({ data, shape: [3, 2, 2], modality: 'CT' });
-    const res = await writeDicomSeries(vol, freshDir());
+    const res = await writeDicomSeries(vol, freshDir(), { seriesDescription: 'T1\\FLAIR' });
     expect(res.rescale).toMatchObject({ slope: 1, intercept: -40000, signed: false, lossless: true, maxAbsError: 0 });
     const py = referencePython();
     if (py === null) return;
-    expect(pydicomDump(res.files, py).flatMap((s) => s.values)).toEqual(Array.from(data));
+    const slices = pydicomDump(res.files, py);
+    expect(slices.flatMap((s) => s.values)).toEqual(Array.from(data));
+    // a backslash would make two values of SeriesDescription
+    expect(slices[0].tags.SeriesDescription).toBe('T1/FLAIR');
   });
 
   it('carries patient and study tags from a record template and from a DICOM file template', async () => {
@@ -268,6 +271,8 @@ describe('writeDicomSeries', () => {
     const ok = createVolume({ data: new Int16Array(4), shape: [2, 2, 1] });
     await expectCode(writeDicomSeries(ok, freshDir(), { template: { Nonsense: 'x' } }), 'INVALID_ARGUMENT', 'template');
     await expectCode(writeDicomSeries(ok, freshDir(), { template: { StudyInstanceUID: 'not-a-uid' } }), 'INVALID_ARGUMENT', 'template');
+    await expectCode(writeDicomSeries(ok, freshDir(), { template: { PatientID: 'x'.repeat(65) } }), 'INVALID_ARGUMENT', 'template');
+    await expectCode(writeDicomSeries(ok, freshDir(), { template: { PatientID: 'a\\b' } }), 'INVALID_ARGUMENT', 'template');
     await expectCode(writeDicomSeries(ok, freshDir(), { template: join(work, 'missing.dcm') }), 'FILE_NOT_FOUND', 'template');
     const notDicom = join(work, 'not-dicom.txt');
     writeFileSync(notDicom, 'hello');

@@ -80,6 +80,7 @@ describe('NRRD and MetaImage through ITK-Wasm', () => {
         expectSameVolume(vol, back);
         expect(back.meta.format).toBe(ext === '.nrrd' ? 'nrrd' : 'mha');
         expect(back.meta.source).toBe(path);
+        expect(back.history).toEqual([{ op: 'readItkImage', params: { file: path, format: ext === '.nrrd' ? 'nrrd' : 'mha' } }]);
       }
     });
   }
