@@ -130,7 +130,8 @@ function resampleCore(vol: Volume, ref: GridGeometry, options: ResampleOptions, 
       else alignedLabel(src, vol.shape, shape, tables, dst);
       applyFill(dst, shape, tables, fill);
     } else {
-      generalPath(interpolation === 'linear' ? toFloat32(src) : src, vol.shape, shape, m, dst, interpolation, fill);
+      if (interpolation === 'linear') generalLinear(toFloat32(src), vol.shape, shape, m, dst as Float32Array, fill);
+      else generalPath(src, vol.shape, shape, m, dst, interpolation, fill);
     }
   }
   return deriveVolume(
@@ -358,14 +359,100 @@ function applyFill(dst: VoxelArray, shape: readonly number[], tables: AxisTable[
   }
 }
 
-/** Any affine relation: per-voxel mapping, incremental along i. */
+/**
+ * The output i range [first, last] whose mapped point lies within [lo, hi] on one input axis, for
+ * x(i) = base + step·i, intersected with the running range.
+ */
+function clipRange(base: number, step: number, lo: number, hi: number, range: number[]): void {
+  if (step === 0) {
+    if (!(base >= lo && base <= hi)) range[1] = -1;
+    return;
+  }
+  const a = (lo - base) / step;
+  const b = (hi - base) / step;
+  const first = Math.ceil(Math.min(a, b) - 1e-9);
+  const last = Math.floor(Math.max(a, b) + 1e-9);
+  if (first > range[0]) range[0] = first;
+  if (last < range[1]) range[1] = last;
+}
+
+/** Trilinear for any affine relation: per row, the inside i range is solved first, then interpolated without bounds tests. */
+function generalLinear(
+  src: Float32Array,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  m: readonly number[],
+  dst: Float32Array,
+  fill: number,
+): void {
+  const [nx, ny, nz] = inShape;
+  const nxy = nx * ny;
+  const [mx, my, mz] = outShape;
+  const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11] = m;
+  const xmax = nx - 1;
+  const ymax = ny - 1;
+  const zmax = nz - 1;
+  const range = [0, 0];
+  let o = 0;
+  for (let k = 0; k < mz; k++) {
+    for (let j = 0; j < my; j++, o += mx) {
+      const bx = m1 * j + m2 * k + m3;
+      const by = m5 * j + m6 * k + m7;
+      const bz = m9 * j + m10 * k + m11;
+      range[0] = 0;
+      range[1] = mx - 1;
+      clipRange(bx, m0, -0.5 - EDGE_EPS, nx - 0.5 + EDGE_EPS, range);
+      clipRange(by, m4, -0.5 - EDGE_EPS, ny - 0.5 + EDGE_EPS, range);
+      clipRange(bz, m8, -0.5 - EDGE_EPS, nz - 0.5 + EDGE_EPS, range);
+      const first = range[0];
+      const last = range[1];
+      if (last < first) {
+        dst.fill(fill, o, o + mx);
+        continue;
+      }
+      if (first > 0) dst.fill(fill, o, o + first);
+      if (last < mx - 1) dst.fill(fill, o + last + 1, o + mx);
+      for (let i = first; i <= last; i++) {
+        let x = bx + m0 * i;
+        let y = by + m4 * i;
+        let z = bz + m8 * i;
+        x = x < 0 ? 0 : x > xmax ? xmax : x;
+        y = y < 0 ? 0 : y > ymax ? ymax : y;
+        z = z < 0 ? 0 : z > zmax ? zmax : z;
+        const x0 = Math.floor(x);
+        const y0 = Math.floor(y);
+        const z0 = Math.floor(z);
+        const fx = x - x0;
+        const fy = y - y0;
+        const fz = z - z0;
+        const dx = x0 < xmax ? 1 : 0;
+        const dy = y0 < ymax ? nx : 0;
+        const dz = z0 < zmax ? nxy : 0;
+        const p = x0 + y0 * nx + z0 * nxy;
+        const a = src[p];
+        const c00 = a + fx * (src[p + dx] - a);
+        const b = src[p + dy];
+        const c10 = b + fx * (src[p + dy + dx] - b);
+        const c = src[p + dz];
+        const c01 = c + fx * (src[p + dz + dx] - c);
+        const d = src[p + dy + dz];
+        const c11 = d + fx * (src[p + dy + dz + dx] - d);
+        const c0 = c00 + fy * (c10 - c00);
+        const c1 = c01 + fy * (c11 - c01);
+        dst[o + i] = c0 + fz * (c1 - c0);
+      }
+    }
+  }
+}
+
+/** Nearest and label voting for any affine relation: per-voxel mapping, incremental along i. */
 function generalPath(
   src: VoxelArray,
   inShape: readonly number[],
   outShape: readonly number[],
   m: readonly number[],
   dst: VoxelArray,
-  interpolation: Interpolation,
+  interpolation: 'nearest' | 'label',
   fill: number,
 ): void {
   const [nx, ny, nz] = inShape;
@@ -414,44 +501,34 @@ function generalPath(
         const dy = y0 + 1 < ny ? nx : 0;
         const dz = z0 + 1 < nz ? nxy : 0;
         const p = x0 + y0 * nx + z0 * nxy;
-        if (interpolation === 'linear') {
-          const c00 = src[p] + fx * (src[p + dx] - src[p]);
-          const c10 = src[p + dy] + fx * (src[p + dy + dx] - src[p + dy]);
-          const c01 = src[p + dz] + fx * (src[p + dz + dx] - src[p + dz]);
-          const c11 = src[p + dy + dz] + fx * (src[p + dy + dz + dx] - src[p + dy + dz]);
-          const c0 = c00 + fy * (c10 - c00);
-          const c1 = c01 + fy * (c11 - c01);
-          dst[o] = c0 + fz * (c1 - c0);
-        } else {
-          const l0 = src[p];
-          if (
-            l0 === src[p + dx] && l0 === src[p + dy] && l0 === src[p + dy + dx] &&
-            l0 === src[p + dz] && l0 === src[p + dz + dx] && l0 === src[p + dz + dy] && l0 === src[p + dz + dy + dx]
-          ) {
-            dst[o] = l0;
-            continue;
-          }
-          lab[0] = l0;
-          lab[1] = src[p + dx];
-          lab[2] = src[p + dy];
-          lab[3] = src[p + dy + dx];
-          lab[4] = src[p + dz];
-          lab[5] = src[p + dz + dx];
-          lab[6] = src[p + dz + dy];
-          lab[7] = src[p + dz + dy + dx];
-          const gx = 1 - fx;
-          const gy = 1 - fy;
-          const gz = 1 - fz;
-          wt[0] = gx * gy * gz;
-          wt[1] = fx * gy * gz;
-          wt[2] = gx * fy * gz;
-          wt[3] = fx * fy * gz;
-          wt[4] = gx * gy * fz;
-          wt[5] = fx * gy * fz;
-          wt[6] = gx * fy * fz;
-          wt[7] = fx * fy * fz;
-          dst[o] = vote(lab, wt);
+        const l0 = src[p];
+        if (
+          l0 === src[p + dx] && l0 === src[p + dy] && l0 === src[p + dy + dx] &&
+          l0 === src[p + dz] && l0 === src[p + dz + dx] && l0 === src[p + dz + dy] && l0 === src[p + dz + dy + dx]
+        ) {
+          dst[o] = l0;
+          continue;
         }
+        lab[0] = l0;
+        lab[1] = src[p + dx];
+        lab[2] = src[p + dy];
+        lab[3] = src[p + dy + dx];
+        lab[4] = src[p + dz];
+        lab[5] = src[p + dz + dx];
+        lab[6] = src[p + dz + dy];
+        lab[7] = src[p + dz + dy + dx];
+        const gx = 1 - fx;
+        const gy = 1 - fy;
+        const gz = 1 - fz;
+        wt[0] = gx * gy * gz;
+        wt[1] = fx * gy * gz;
+        wt[2] = gx * fy * gz;
+        wt[3] = fx * fy * gz;
+        wt[4] = gx * gy * fz;
+        wt[5] = fx * gy * fz;
+        wt[6] = gx * fy * fz;
+        wt[7] = fx * fy * fz;
+        dst[o] = vote(lab, wt);
       }
     }
   }
