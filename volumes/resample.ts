@@ -53,8 +53,11 @@ export function resampledShape(shape: readonly number[], spacing: readonly numbe
 /**
  * Resamples to `spacing` (mm; one number for isotropic) with the same direction and field of view.
  * The grid stays centred: the centre of the voxel grid (index (n − 1)/2) keeps its world position,
- * so origin' = origin + D · ((n − 1)·s − (n' − 1)·s')/2 per axis, as ITK/TorchIO-style centred
- * resampling does; the new extent n'·s' differs from n·s by less than one new voxel, split evenly.
+ * so origin' = origin + D · ((n − 1)·s − (n' − 1)·s')/2 per axis, i.e. the first new voxel sits at
+ * input index ((n − 1) − (n' − 1)·s'/s)/2. When n·s/s' is a whole number this is exactly TorchIO's
+ * Resample (first voxel at input index (s'/s − 1)/2: the outer voxel edges coincide); otherwise
+ * TorchIO takes n' = ceil(n·s/s') and keeps the first edge, while here n' = round(n·s/s') and the
+ * difference of extent (less than one new voxel) is split evenly between both ends.
  */
 export function resample(vol: Volume, spacing: Vec3 | readonly number[] | number, options: ResampleOptions = {}): Volume {
   const sp = typeof spacing === 'number' ? [spacing, spacing, spacing] : spacing;

@@ -57,6 +57,11 @@ describe('resample (new spacing)', () => {
     expect(out.history.at(-1)?.op).toBe('resample');
     expect(out.history.at(-1)?.params).toMatchObject({ interpolation: 'linear', path: 'axis-aligned', spacing: [1, 1, 1] });
     expect(resample(vol, 2).spacing).toEqual([2, 2, 2]);
+    // whole-number ratios: same grid as TorchIO's Resample (first voxel at input index (s'/s − 1)/2)
+    const exact = resample(vol, [1.4, 0.65, 1.25]);
+    expect(exact.shape).toEqual([5, 14, 10]);
+    const torchio = voxelToWorld(vol, [0.5 * (1.4 / 0.7 - 1), 0.5 * (0.65 / 1.3 - 1), 0.5 * (1.25 / 2.5 - 1)]);
+    exact.origin.forEach((x, a) => expect(x).toBeCloseTo(torchio[a], 9));
     expect(resample(synthetic({ shape: [1, 7, 5] }), [3, 1, 1]).shape[0]).toBe(1);
   });
 
