@@ -194,11 +194,26 @@ interface LosslessDecoder {
 
 let losslessModule: { Decoder: new () => LosslessDecoder } | undefined;
 
+/**
+ * jpeg-lossless-decoder-js reads a few bytes ahead of the last sample and leaves it 0 when the EOI
+ * marker follows the entropy-coded data directly; zero bytes inserted before EOI (past the last
+ * coded bit, so never decoded as data) let it finish the last sample.
+ */
+function padBeforeEoi(bytes: Uint8Array): Uint8Array {
+  let end = bytes.length;
+  while (end > 2 && bytes[end - 1] === 0) end--;
+  if (end < 2 || bytes[end - 2] !== 0xff || bytes[end - 1] !== 0xd9) return bytes.slice();
+  const out = new Uint8Array(end + 8);
+  out.set(bytes.subarray(0, end - 2));
+  out.set([0xff, 0xd9], end + 6);
+  return out;
+}
+
 async function decodeJpegLossless(bytes: Uint8Array, spec: FrameSpec): Promise<DecodedFrame> {
   losslessModule ??= require('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
   const { Decoder } = losslessModule;
   const decoder = new Decoder();
-  const copy = bytes.slice();
+  const copy = padBeforeEoi(bytes);
   const numBytes = spec.bitsAllocated <= 8 ? 1 : 2;
   const out = decoder.decode(copy.buffer, 0, copy.length, numBytes);
   const samples = numBytes === 1 ? new Uint8Array(out) : new Uint16Array(out);

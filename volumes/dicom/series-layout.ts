@@ -113,13 +113,12 @@ function compareKeys(a: Key, b: Key): number {
 
 /**
  * Spacing along the slice axis when positions cannot give it (a single slice, or frames without
- * positions): SliceThickness, then SpacingBetweenSlices, then 1 mm with a warning.
+ * positions): SpacingBetweenSlices, then SliceThickness (dcm2niix's order), then 1 mm with a warning.
  */
-function nominalSliceSpacing(h: DicomImageHeader, f: FrameInfo | undefined, warnings: LayoutWarning[], preferSpacingBetween: boolean): number {
+function nominalSliceSpacing(h: DicomImageHeader, f: FrameInfo | undefined, warnings: LayoutWarning[]): number {
   const thick = f?.sliceThickness ?? h.sliceThickness;
   const between = h.spacingBetweenSlices;
-  const candidates = preferSpacingBetween ? [between, thick] : [thick, between];
-  for (const c of candidates) if (c !== undefined && c > 0) return c;
+  for (const c of [between, thick]) if (c !== undefined && c > 0) return c;
   warnings.push({ code: 'DICOM_NO_SLICE_SPACING', message: 'no SliceThickness or SpacingBetweenSlices: slice spacing set to 1 mm' });
   return 1;
 }
@@ -165,7 +164,7 @@ export function layoutSeries(frames: FrameRef[]): SeriesLayout {
     const ordered = [...frames].sort((a, b) =>
       compareKeys([a.header.instanceNumber, a.frame.index], [b.header.instanceNumber, b.frame.index]),
     );
-    const step = nominalSliceSpacing(h0, first.frame, warnings, true);
+    const step = frames.length > 1 ? nominalSliceSpacing(h0, first.frame, warnings) : 1;
     const start: Vec3 = first.position ?? [0, 0, 0];
     if (!first.position) warnings.push({ code: 'DICOM_NO_POSITION', message: 'no ImagePositionPatient: origin set to (0, 0, 0)' });
     if (frames.length > 1) {
@@ -211,7 +210,7 @@ export function layoutSeries(frames: FrameRef[]): SeriesLayout {
   let sliceSpacing: number;
   let uneven: SeriesLayout['uneven'];
   if (groups.length === 1) {
-    sliceSpacing = nominalSliceSpacing(h0, first.frame, warnings, false);
+    sliceSpacing = nominalSliceSpacing(h0, first.frame, warnings);
   } else {
     // Tilt: the in-plane drift of the last slice relative to the first.
     let maxLateral = 0;
