@@ -2,7 +2,10 @@
 # Installs Debian's python3-torch (PyTorch on CPU), the reference bench/engine.ts compares against.
 # It is large (hundreds of MB); the bench runs without it and says so. Needs root or passwordless sudo.
 set -euo pipefail
-if python3 -c 'import torch' >/dev/null 2>&1; then exit 0; fi
+# Debian's torch lives in the system Python (/usr/bin/python3), which may not be the python3 on PATH.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+if "$PY" -c 'import torch' >/dev/null 2>&1; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" != "0" ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else
@@ -16,4 +19,4 @@ case "$(candidate)" in ''|'(none)')
 esac
 echo "installing python3-torch (large download)"
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-torch >/dev/null
-python3 -c 'import torch; print("torch", torch.__version__)'
+"$PY" -c 'import torch; print("torch", torch.__version__)'

@@ -76,7 +76,7 @@ describe('the same builders give 2-D and 3-D networks', () => {
       // weights ~ N(0, 0.02), biases 0
       const w = resnet.params.get('block1.conv1.weight') as tf.Variable;
       expect(w.shape).toEqual([...Array<number>(dims).fill(3), 16, 16]);
-      const wd = w.dataSync();
+      const wd = Array.from(w.dataSync());
       const mean = wd.reduce((a, v) => a + v, 0) / wd.length;
       const std = Math.sqrt(wd.reduce((a, v) => a + (v - mean) ** 2, 0) / wd.length);
       expect(Math.abs(mean)).toBeLessThan(0.003);
