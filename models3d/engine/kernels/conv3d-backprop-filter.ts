@@ -10,6 +10,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { disposeInfo, gatherDepths, reshaped, runWasmKernel } from './conv3d-util.ts';
+import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
 
@@ -28,7 +29,9 @@ export function conv3dBackpropFilterWasm(args: {
   const { batchSize: n, inDepth, inHeight, inWidth, inChannels, outDepth, outHeight, outWidth, outChannels } = info;
   const { filterDepth, filterHeight, filterWidth, strideDepth: s } = info;
   if (dy.shape.join() !== [n, outDepth, outHeight, outWidth, outChannels].join()) {
-    throw new Error(`voxshift engine: Conv3DBackpropFilterV2 dy has shape [${dy.shape}], expected [${[n, outDepth, outHeight, outWidth, outChannels]}]`);
+    throw new VoxshiftError('INVALID_ARGUMENT', `Conv3DBackpropFilterV2: dy has shape [${dy.shape.join(', ')}], expected [${[n, outDepth, outHeight, outWidth, outChannels].join(', ')}]`, {
+      param: 'dy',
+    });
   }
   const front = info.padInfo.front;
   const tapShape = [filterHeight, filterWidth, inChannels, outChannels];

@@ -10,6 +10,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Accumulator, disposeInfo, filterTap, gatherDepths, reshaped, runWasmKernel } from './conv3d-util.ts';
+import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
 
@@ -29,7 +30,9 @@ export function conv3dBackpropInputWasm(args: {
   const { batchSize: n, inDepth, inHeight, inWidth, inChannels, outDepth, outHeight, outWidth, outChannels } = info;
   const { filterDepth, filterHeight, filterWidth, strideDepth: s } = info;
   if (dy.shape.join() !== [n, outDepth, outHeight, outWidth, outChannels].join()) {
-    throw new Error(`voxshift engine: Conv3DBackpropInputV2 dy has shape [${dy.shape}], expected [${[n, outDepth, outHeight, outWidth, outChannels]}]`);
+    throw new VoxshiftError('INVALID_ARGUMENT', `Conv3DBackpropInputV2: dy has shape [${dy.shape.join(', ')}], expected [${[n, outDepth, outHeight, outWidth, outChannels].join(', ')}]`, {
+      param: 'dy',
+    });
   }
   const front = info.padInfo.front;
   const slabOut = [inHeight, inWidth, inChannels];

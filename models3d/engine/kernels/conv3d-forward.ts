@@ -9,6 +9,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Accumulator, disposeInfo, filterTap, gatherDepths, reshaped, runWasmKernel } from './conv3d-util.ts';
+import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
 
@@ -21,7 +22,9 @@ export function conv3dWasm(args: { inputs: { x: TensorInfo; filter: TensorInfo }
   const { inputs: { x, filter }, backend, attrs } = args;
   const { strides, pad, dilations } = attrs;
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NDHWC') {
-    throw new Error(`voxshift engine: Conv3D supports dataFormat 'NDHWC' only, got '${attrs.dataFormat}'`);
+    throw new VoxshiftError('INVALID_ARGUMENT', `Conv3D on wasm supports dataFormat 'NDHWC' only, got '${attrs.dataFormat}'`, {
+      param: 'dataFormat',
+    });
   }
   const info = backend_util.computeConv3DInfo(x.shape as Shape5, filter.shape as Shape5, strides, dilations ?? 1, pad);
   const { batchSize: n, inDepth, inHeight, inWidth, inChannels, outDepth, outHeight, outWidth, outChannels } = info;

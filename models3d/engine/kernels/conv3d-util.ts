@@ -1,5 +1,6 @@
 import { getKernel, util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { VoxshiftError } from '../../../volumes/errors.ts';
 
 /**
  * Runs the kernel registered *now* for `name` on the wasm backend. Looked up at call time (not import
@@ -13,11 +14,13 @@ export function runWasmKernel(
 ): TensorInfo {
   const config = getKernel(name, 'wasm');
   if (config === undefined) {
-    throw new Error(`voxshift engine: kernel '${name}' is not registered on the wasm backend (needed by a 3-D convolution)`);
+    throw new VoxshiftError('BACKEND_UNAVAILABLE', `kernel '${name}' is not registered on the wasm backend (needed by a 3-D convolution)`, {
+      details: { kernel: name },
+    });
   }
   const out = config.kernelFunc({ inputs, backend, attrs });
   if (Array.isArray(out)) {
-    throw new Error(`voxshift engine: kernel '${name}' returned several outputs where one was expected`);
+    throw new VoxshiftError('INTERNAL', `kernel '${name}' returned several outputs where one was expected`);
   }
   return out;
 }
@@ -29,7 +32,7 @@ export function disposeInfo(backend: BackendWasm, info: TensorInfo): void {
 /** A TensorInfo that reads the same data with another shape (no copy, no new reference). */
 export function reshaped(info: TensorInfo, shape: number[]): TensorInfo {
   if (util.sizeFromShape(shape) !== util.sizeFromShape(info.shape)) {
-    throw new Error(`voxshift engine: cannot view shape [${info.shape}] as [${shape}]`);
+    throw new VoxshiftError('INTERNAL', `cannot view shape [${info.shape.join(', ')}] as [${shape.join(', ')}]`);
   }
   return { dataId: info.dataId, shape, dtype: info.dtype };
 }

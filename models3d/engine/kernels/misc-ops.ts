@@ -12,6 +12,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { VoxshiftError } from '../../../volumes/errors.ts';
 
 /**
  * No-copy Slice and Identity for the wasm backend.
@@ -99,7 +100,7 @@ export function sliceViewStats(backend: BackendWasm): { views: number; blocks: n
 function makeView(backend: BackendWasm, x: TensorInfo, elementOffset: number, shape: number[]): TensorInfo {
   const state = viewState(backend);
   const src = backend.dataIdMap.get(x.dataId);
-  if (src === undefined) throw new Error('voxshift engine: Slice input has no data on the wasm backend');
+  if (src === undefined) throw new VoxshiftError('INTERNAL', 'Slice input has no data on the wasm backend');
   const base = state.views.get(x.dataId) ?? src.memoryOffset;
   const out = backend.makeOutput(shape, x.dtype, src.memoryOffset + elementOffset * util.bytesPerElement(x.dtype));
   state.views.set(out.dataId, base);
@@ -115,7 +116,7 @@ const stockIdentity = getKernel(Identity, 'wasm');
 function stock(config: KernelConfig | undefined, name: string): KernelFunc {
   // Also refuses our own kernel (this module evaluated after its configs were registered): no recursion.
   if (config === undefined || config.kernelFunc === (sliceNoCopy as unknown) || config.kernelFunc === (identityNoCopy as unknown)) {
-    throw new Error(`voxshift engine: the stock wasm '${name}' kernel is not available`);
+    throw new VoxshiftError('BACKEND_UNAVAILABLE', `the stock wasm '${name}' kernel is not available`);
   }
   return config.kernelFunc;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { VoxshiftError } from '../../../volumes/errors.ts';
 
 export type MirrorMode = 'reflect' | 'symmetric';
 
@@ -57,7 +58,9 @@ export function mirrorPadFold(
   mode: MirrorMode,
 ): tf.Tensor {
   if (paddings.length !== xShape.length) {
-    throw new Error(`voxshift engine: mirror padding has ${paddings.length} pairs for a rank-${xShape.length} tensor`);
+    throw new VoxshiftError('INVALID_ARGUMENT', `mirror padding has ${paddings.length} pairs for a rank-${xShape.length} tensor`, {
+      param: 'paddings',
+    });
   }
   return tf.tidy(() => {
     let g = dy;

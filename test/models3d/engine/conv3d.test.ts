@@ -78,6 +78,20 @@ describe('Conv3D on wasm as sums of Conv2D over depth taps', () => {
     expect(relError(ours, ref)).toBeLessThan(1e-4);
   });
 
+  it('rejects a dy whose shape does not match the convolution with VoxshiftError', () => {
+    const dy = tf.zeros([1, 3, 3, 3, 2]);
+    const filter = tf.zeros([3, 3, 3, 1, 2]);
+    const x = tf.zeros([1, 4, 4, 4, 1]);
+    const attrs = { strides: 1, pad: 'same' } as unknown as tf.NamedAttrMap;
+    expect(() => tf.engine().runKernel('Conv3DBackpropInputV2', { dy, filter }, { ...attrs, inputShape: [1, 4, 4, 4, 1] })).toThrow(
+      expect.objectContaining({ code: 'VOXSHIFT_E_INVALID_ARGUMENT', param: 'dy' }),
+    );
+    expect(() => tf.engine().runKernel('Conv3DBackpropFilterV2', { x, dy }, { ...attrs, filterShape: [3, 3, 3, 1, 2] })).toThrow(
+      expect.objectContaining({ code: 'VOXSHIFT_E_INVALID_ARGUMENT', param: 'dy' }),
+    );
+    tf.dispose([dy, filter, x]);
+  });
+
   it('does not leak tensors or bytes across repeated forward + backward passes', async () => {
     const c = cases[1];
     const x = tf.tensor(randomValues(tf.util.sizeFromShape(c.x), 5), c.x) as tf.Tensor5D;
