@@ -106,6 +106,9 @@ export async function detectFormat(path: string): Promise<VolumeFormat> {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     const inner = await peekGzip(path);
     if (inner !== undefined && isNiftiHeader(inner)) return 'nifti';
+    if (inner !== undefined && inner.length >= 132 && inner.toString('latin1', 128, 132) === 'DICM') {
+      throw new VoxshiftError('UNSUPPORTED_FORMAT', 'gzip-compressed DICOM file; decompress it first (gunzip)', { file: path });
+    }
     const ext = extensionFormat(path);
     if (ext === 'nifti') return ext;
     throw new VoxshiftError('UNSUPPORTED_FORMAT', 'gzip file whose content is not a NIfTI header; readable: ' + READ_ACCEPTED.join(', '), {
