@@ -104,8 +104,8 @@ describe('detectFormat', () => {
     }
     expect(await detectFormat(sharedPath('dicom', 'pydicom_testfiles', 'CT_small.dcm'))).toBe('dicom');
     expect(await detectFormat(sharedPath('dicom', 'malformed', 'no_meta.dcm'))).toBe('dicom');
-    // the same raw data set (no preamble, no meta) without its .dcm name
-    copyFileSync(sharedPath('dicom', 'malformed', 'no_meta.dcm'), join(work, 'raw-dataset'));
+    // a raw implicit-VR data set (no preamble, no meta) without its .dcm name
+    copyFileSync(sharedPath('dicom', 'malformed', 'rtstruct.dcm'), join(work, 'raw-dataset'));
     expect(await detectFormat(join(work, 'raw-dataset'))).toBe('dicom');
     const gz = await expectCode(detectFormat(sharedPath('dicom', 'malformed', 'zipMR.gz')), 'UNSUPPORTED_FORMAT');
     expect(gz.message).toMatch(/gzip-compressed DICOM/);
