@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { registerConvert } from './convert.ts';
+import { registerDemo } from './demo.ts';
+import { registerInfo } from './info.ts';
+import { registerPhantom } from './phantom.ts';
 
 /** A subcommand registers itself on the program; `setExitCode` lets it report failure without throwing. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [registerInfo, registerConvert, registerPhantom, registerDemo];
