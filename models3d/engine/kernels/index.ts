@@ -5,8 +5,11 @@
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { conv2dKernelConfigs } from './conv2d-kernels.ts';
+import { conv3dKernelConfigs } from './conv3d-kernels.ts';
+import { miscKernelConfigs } from './misc-ops.ts';
+import { registerGradientFixes } from './op-gradient-fixes.ts';
 
-const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs];
+const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs];
 
 /** Stock wasm registrations we replaced (undefined: there was none). */
 const stock = new Map<string, KernelConfig | undefined>();
@@ -17,6 +20,7 @@ export function voxshiftWasmKernels(): KernelConfig[] {
 
 /** Registers every voxshift kernel on 'wasm', replacing stock ones. Idempotent. */
 export function registerWasmKernels(): void {
+  registerGradientFixes(); // MirrorPad fold, conv3dTranspose gradient (global, after tfjs-core's own)
   for (const config of voxshiftWasmKernels()) {
     const current = getKernel(config.kernelName, 'wasm');
     if (current === config) continue;

@@ -1,6 +1,4 @@
-import '@tensorflow/tfjs-backend-wasm';
 import {
-  getKernel,
   Identity,
   Slice,
   slice_util,
@@ -110,15 +108,40 @@ function makeView(backend: BackendWasm, x: TensorInfo, elementOffset: number, sh
   return out;
 }
 
-const stockSlice = getKernel(Slice, 'wasm');
-const stockIdentity = getKernel(Identity, 'wasm');
-
-function stock(config: KernelConfig | undefined, name: string): KernelFunc {
-  // Also refuses our own kernel (this module evaluated after its configs were registered): no recursion.
-  if (config === undefined || config.kernelFunc === (sliceNoCopy as unknown) || config.kernelFunc === (identityNoCopy as unknown)) {
-    throw new VoxshiftError('BACKEND_UNAVAILABLE', `the stock wasm '${name}' kernel is not available`);
+/**
+ * Copies a non-contiguous slice: trailing dimensions taken whole are merged into one run, and one
+ * run is copied per position of the leading dimensions.
+ */
+function sliceCopy(backend: BackendWasm, x: TensorInfo, begin: number[], size: number[]): TensorInfo {
+  const rank = x.shape.length;
+  const strides = [...util.computeStrides(x.shape), 1];
+  let k = rank - 1;
+  while (k > 0 && size[k] === x.shape[k]) k--;
+  const run = size[k] * strides[k];
+  const outer = size.slice(0, k);
+  const count = util.sizeFromShape(outer);
+  const out = backend.makeOutput(size, x.dtype);
+  const starts: number[] = [];
+  const idx = outer.map(() => 0);
+  for (let i = 0; i < count; i++) {
+    let start = begin[k] * strides[k];
+    for (let d = 0; d < k; d++) start += (begin[d] + idx[d]) * strides[d];
+    starts.push(start);
+    for (let d = k - 1; d >= 0; d--) {
+      if (++idx[d] < outer[d]) break;
+      idx[d] = 0;
+    }
   }
-  return config.kernelFunc;
+  if (x.dtype === 'string') {
+    const src = backend.readSync(x.dataId) as Uint8Array[];
+    const entry = backend.dataIdMap.get(out.dataId);
+    if (entry !== undefined) entry.stringBytes = starts.flatMap((st) => src.slice(st, st + run));
+    return out;
+  }
+  const dst = backend.typedArrayFromHeap(out);
+  const src = backend.typedArrayFromHeap(x);
+  starts.forEach((st, i) => dst.set(src.subarray(st, st + run), i * run));
+  return out;
 }
 
 export function sliceNoCopy(args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: SliceAttrs }): TensorInfo {
@@ -126,7 +149,7 @@ export function sliceNoCopy(args: { inputs: { x: TensorInfo }; backend: BackendW
   const [begin_, size_] = slice_util.parseSliceParams(x, begin, size);
   const count = util.sizeFromShape(size_);
   if (x.dtype === 'string' || count === 0 || !slice_util.isSliceContinous(x.shape, begin_, size_)) {
-    return stock(stockSlice, Slice)(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    return sliceCopy(backend, x, begin_, size_);
   }
   const flatOffset = slice_util.computeFlatOffset(begin_, util.computeStrides(x.shape));
   if (flatOffset === 0 && count === util.sizeFromShape(x.shape)) {
@@ -138,9 +161,6 @@ export function sliceNoCopy(args: { inputs: { x: TensorInfo }; backend: BackendW
 
 export function identityNoCopy(args: { inputs: { x: TensorInfo }; backend: BackendWasm }): TensorInfo {
   const { inputs: { x }, backend } = args;
-  if (x.dtype === 'string') {
-    return stock(stockIdentity, Identity)(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-  }
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 }

@@ -51,3 +51,13 @@ export const conv3dBackpropInputGrad: GradConfig = {
 
 /** Gradient configs that fix or complete tfjs-core's (register globally with tf.registerGradient). */
 export const gradientFixConfigs: GradConfig[] = [mirrorPadGradFix, conv3dBackpropInputGrad];
+
+/**
+ * Registers `gradientFixConfigs` globally (every backend). Call it after tfjs-core's own gradients are
+ * loaded, or they would override these. Idempotent.
+ */
+export function registerGradientFixes(): void {
+  for (const config of gradientFixConfigs) {
+    if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
+  }
+}

@@ -55,6 +55,20 @@ describe('no-copy Slice and Identity on wasm', () => {
     tf.dispose([x, y]);
   });
 
+  it.each([
+    { shape: [2, 3, 4, 5, 2], begin: [0, 1, 1, 0, 0], size: [2, 2, 3, 5, 2] },
+    { shape: [2, 3, 4, 5, 2], begin: [1, 0, 2, 1, 1], size: [1, 3, 2, 3, 1] },
+    { shape: [5, 7], begin: [1, 2], size: [3, 4] },
+    { shape: [5, 7], begin: [1, 2], size: [0, 4] },
+  ])('copies non-contiguous slices of any rank correctly: %o', ({ shape: sh, begin, size }) => {
+    const v = randomValues(tf.util.sizeFromShape(sh), 17);
+    const x = tf.tensor(v, sh);
+    const y = tf.slice(x, begin, size);
+    expect(y.shape).toEqual(size);
+    expect(Array.from(y.dataSync())).toEqual(Array.from(sliceRef(v, sh, begin, size)));
+    tf.dispose([x, y]);
+  });
+
   it('views feed other wasm kernels (Add, Conv2D) with the right data', () => {
     const x = tf.tensor(vals, shape);
     const w = tf.tensor(randomValues(3 * 3 * 6 * 2, 9), [3, 3, 6, 2]) as tf.Tensor4D;
@@ -148,6 +162,11 @@ describe('no-copy Slice and Identity on wasm', () => {
     const s = tf.tensor(['a', 'b', 'c', 'd'], [2, 2]);
     const ss = tf.slice(s, [1, 0], [1, 2]);
     expect(ss.arraySync()).toEqual([['c', 'd']]);
+    const sc = tf.slice(s, [0, 1], [2, 1]);
+    expect(sc.arraySync()).toEqual([['b'], ['d']]);
+    const si = tf.clone(s);
+    expect(si.arraySync()).toEqual([['a', 'b'], ['c', 'd']]);
+    tf.dispose([sc, si]);
     const b = tf.tensor([true, false, true, true], [2, 2], 'bool');
     const bs = tf.slice(b, [1, 0], [1, 2]);
     expect(Array.from(bs.dataSync())).toEqual([1, 1]);
