@@ -2,12 +2,15 @@
 # Installs the Debian reference tools the tests compare against (dcm2niix, nibabel, pydicom, numpy,
 # scipy) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
 set -euo pipefail
+# Debian's python3-* modules are seen by /usr/bin/python3 (a pyenv python3 on PATH would not see them).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 need=()
 command -v dcm2niix >/dev/null 2>&1 || need+=(dcm2niix)
-python3 -c 'import nibabel' >/dev/null 2>&1 || need+=(python3-nibabel)
-python3 -c 'import pydicom' >/dev/null 2>&1 || need+=(python3-pydicom)
-python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
-python3 -c 'import scipy' >/dev/null 2>&1 || need+=(python3-scipy)
+"$PY" -c 'import nibabel' >/dev/null 2>&1 || need+=(python3-nibabel)
+"$PY" -c 'import pydicom' >/dev/null 2>&1 || need+=(python3-pydicom)
+"$PY" -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
+"$PY" -c 'import scipy' >/dev/null 2>&1 || need+=(python3-scipy)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing reference tools: ${need[*]}"
 SUDO=""

@@ -35,12 +35,24 @@ export function hasTool(command: string, probeArgs: string[] = ['--version']): b
   }
 }
 
-export function hasPythonModule(mod: string): boolean {
-  try {
-    execFileSync('python3', ['-c', `import ${mod}`], { stdio: 'ignore', timeout: 60_000 });
-    return true;
-  } catch {
-    if (ON_CI) throw new Error(`python3 module ${mod} is not installed (.ci/run should install it)`);
-    return false;
+/**
+ * The Python interpreter that has `mod`: Debian's python3-* packages live under /usr/bin/python3,
+ * which a pyenv or venv `python3` earlier on PATH does not see. VOXSHIFT_PYTHON overrides.
+ */
+export function pythonWith(mod: string): string | undefined {
+  const candidates = [process.env.VOXSHIFT_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => !!p);
+  for (const exe of candidates) {
+    try {
+      execFileSync(exe, ['-c', `import ${mod}`], { stdio: 'ignore', timeout: 60_000 });
+      return exe;
+    } catch {
+      // try the next interpreter
+    }
   }
+  if (ON_CI) throw new Error(`no python3 with module ${mod} (.ci/run should install it)`);
+  return undefined;
+}
+
+export function hasPythonModule(mod: string): boolean {
+  return pythonWith(mod) !== undefined;
 }
