@@ -169,6 +169,29 @@ describe('NRRD and MetaImage through ITK-Wasm', () => {
     expect(Array.from(f.data)).toEqual(Array.from(px));
   });
 
+  it('reads vector-kind and 4-D NRRDs as planar channels', async () => {
+    const values = Float32Array.from({ length: 36 }, (_, i) => i);
+    const write = (name: string, lines: string[]): string => {
+      const path = join(work, name);
+      writeFileSync(path, Buffer.concat([Buffer.from(`${lines.join('\n')}\n\n`, 'latin1'), Buffer.from(values.buffer)]));
+      return path;
+    };
+    const common = ['type: float', 'dimension: 4', 'endian: little', 'encoding: raw'];
+    const vec = await readItkImage(
+      write('vec4.nrrd', ['NRRD0004', ...common, 'space: left-posterior-superior', 'sizes: 3 2 3 2', 'space directions: none (1,0,0) (0,1,0) (0,0,1)', 'kinds: vector domain domain domain', 'space origin: (0,0,0)']),
+    );
+    expect(vec.shape).toEqual([2, 3, 2]);
+    expect(vec.channels).toBe(3);
+    // component c of voxel v was at v·3 + c; planar puts it at c·12 + v
+    for (let c = 0; c < 3; c++) for (let v = 0; v < 12; v++) expect(vec.data[c * 12 + v]).toBe(v * 3 + c);
+
+    const t4 = await readItkImage(write('t4.nrrd', ['NRRD0004', ...common, 'sizes: 2 3 2 3', 'spacings: 1 1 1 2']));
+    expect(t4.shape).toEqual([2, 3, 2]);
+    expect(t4.channels).toBe(3);
+    expect(Array.from(t4.data)).toEqual(Array.from(values));
+    expect(t4.meta.warnings.map((w) => w.code)).toEqual(['ITK_4D_AS_CHANNELS']);
+  });
+
   it('gives precise errors for missing, truncated, malformed and unsupported files', async () => {
     await expectCode(readItkImage(join(work, 'nope.mha')), 'FILE_NOT_FOUND');
     await expectCode(readItkImage(join(work, 'nope.nrrd')), 'FILE_NOT_FOUND');
