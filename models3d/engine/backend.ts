@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../volumes/errors.ts';
-import { registerWasmKernels } from './kernels/index.ts';
+import { registerWasmKernels, restoreStockWasmKernels } from './kernels/index.ts';
 
 export type BackendKind = 'auto' | 'gpu' | 'cpu' | 'wasm';
 
@@ -123,6 +123,8 @@ export async function initBackend(
 export function shutdownBackend(): void {
   const backend = wasmBackendIfStarted();
   if (backend !== undefined) {
+    // Stock kernels bind to the wasm module in their setup; the next backend must set them up again.
+    restoreStockWasmKernels();
     backend.wasm.PThread?.terminateAllThreads();
     tf.removeBackend('wasm');
     if (state.wasmFactory !== undefined) tf.registerBackend('wasm', state.wasmFactory, 2);

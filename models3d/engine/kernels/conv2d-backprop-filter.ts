@@ -31,17 +31,18 @@ export function setFilterGradMethod(method: FilterGradMethod | undefined): void 
 }
 
 /**
- * The cost rule. Way B's matmul runs near XNNPACK's GEMM peak but pays a heap copy of fh·fw·CI·N·OH·OW
- * floats; way A needs no copy but its convolution (reduction over N·OH·OW per tap) is slower. B wins
- * once the copy is small against the matmul, i.e. when the output channels are many, and A is kept
- * for thin layers (CI·CO small) such as the first 7×7 conv.
+ * The cost rule. Way A hands XNNPACK a convolution whose "filter" (dy) is new on every call, so it
+ * re-packs it and rebuilds an indirection buffer of (CI·fh·fw)×(N·OH·OW) pointers each time: cheap
+ * only when the input channels are few (the first layer of a generator or discriminator). Way B's
+ * copy is a plain memmove per row and its matmul runs near XNNPACK's GEMM speed, so it is used
+ * otherwise, unless its patch matrix would be too large for the heap.
  */
 export function chooseFilterGradMethod(convInfo: backend_util.Conv2DInfo): FilterGradMethod {
   if (forcedMethod !== undefined) return forcedMethod;
-  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co, batchSize: n, outHeight: oh, outWidth: ow } = convInfo;
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, batchSize: n, outHeight: oh, outWidth: ow } = convInfo;
   const patchBytes = 4 * fh * fw * ci * n * oh * ow;
   if (patchBytes > MAX_IM2COL_BYTES) return 'conv';
-  return ci >= 32 && co >= 32 ? 'im2col' : 'conv';
+  return ci <= 4 ? 'conv' : 'im2col';
 }
 
 export function conv2dBackpropFilterWasm(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, attrs: Conv2DBackpropFilterAttrs): TensorInfo {
