@@ -63,6 +63,12 @@ interface SeriesGroup {
   sources: Map<DicomImageHeader, DicomSource>;
 }
 
+/** 'resample' bridges gaps up to this many times the median spacing (two missing slices); larger gaps fail. */
+export const MAX_RESAMPLED_GAP = 3;
+
+/** The id of a series whose files have no SeriesInstanceUID (anonymised data). */
+export const NO_UID = 'no-series-instance-uid';
+
 const MODALITIES: readonly Modality[] = ['CT', 'MR', 'PT', 'NM', 'US', 'XA', 'CR', 'DX', 'SEG', 'OT'];
 
 function modalityOf(m: string): Modality {
@@ -159,7 +165,7 @@ async function scanInput(input: string, limits?: ZipLimits): Promise<{ kind: Dic
       for (const fh of files) sources.set(fh, sourceOf.get(fh) as DicomSource);
       groups.push({
         summary: {
-          id: (perUid.get(uid) ?? 1) > 1 ? `${uid}#${n}` : uid,
+          id: (perUid.get(uid) ?? 1) > 1 ? `${uid || NO_UID}#${n}` : uid || NO_UID,
           seriesInstanceUid: uid,
           description: h.seriesDescription,
           modality: h.modality,
@@ -369,6 +375,16 @@ export async function readDicomSeries(input: string, options: ReadDicomOptions =
       file: input,
       details: { gaps: layout.uneven.gaps, median: layout.uneven.median },
     });
+  }
+  if (layout.uneven) {
+    const maxGap = Math.max(...layout.uneven.gaps);
+    if (maxGap > MAX_RESAMPLED_GAP * layout.uneven.median) {
+      throw new VoxshiftError(
+        'UNEVEN_SPACING',
+        `slices are missing: a gap of ${maxGap.toFixed(3)} mm is more than ${MAX_RESAMPLED_GAP}× the median spacing ${layout.uneven.median.toFixed(3)} mm, too large to interpolate (gaps ${layout.uneven.gaps.map((g) => g.toFixed(3)).join(', ')})`,
+        { file: input, details: { gaps: layout.uneven.gaps, median: layout.uneven.median } },
+      );
+    }
   }
   const resample = layout.uneven !== undefined;
   const { dtype, narrowAfter } = chooseDtype(layout, resample);

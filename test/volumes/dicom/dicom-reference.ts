@@ -90,6 +90,8 @@ export interface CompareOptions {
   valuesOnly?: boolean;
   /** Compare geometry only (dcm2niix decodes this codec differently). */
   geometryOnly?: boolean;
+  /** Voxels must agree up to one linear map ours·a + b (dcm2niix scaled them differently). */
+  linearValues?: boolean;
 }
 
 /** Geometry (all 8 grid corners in world space) and voxel values against one dcm2niix output. */
@@ -131,13 +133,25 @@ export function expectMatchesDcm2niix(vol: Volume, ref: Dcm2niixOutput, opts: Co
   if (opts.geometryOnly) return;
   const n = vol.shape[0] * vol.shape[1] * vol.shape[2];
   const tol = opts.valueTol ?? 0;
+  const pairs: [number, number][] = [];
   for (const [index, value] of ref.samples) {
     const idx = unravel(index, [...spatial, refChannels]);
     if (opts.slices && !opts.slices.includes(idx[2])) continue;
     const ours = mul(inv, mul(R, idx.slice(0, 3))).map(Math.round);
     const channel = (opts.channel ?? 0) + idx[3];
     const v = vol.data[channel * n + ours[0] + vol.shape[0] * (ours[1] + vol.shape[1] * ours[2])];
+    pairs.push([v, value]);
+    if (opts.linearValues) continue;
     expect(Math.abs(v - value), `voxel ref ${idx.join(',')} = ${value}, ours ${ours.join(',')} = ${v}`).toBeLessThanOrEqual(tol + 1e-4 * Math.abs(value));
+  }
+  if (opts.linearValues) {
+    const [p0, p1] = [pairs.reduce((a, b) => (b[0] < a[0] ? b : a)), pairs.reduce((a, b) => (b[0] > a[0] ? b : a))];
+    expect(p1[0]).toBeGreaterThan(p0[0]);
+    const a = (p1[1] - p0[1]) / (p1[0] - p0[0]);
+    const b = p0[1] - a * p0[0];
+    const range = Math.abs(p1[1] - p0[1]);
+    for (const [ours, theirs] of pairs) expect(Math.abs(ours * a + b - theirs), `${ours}·${a}+${b} vs ${theirs}`).toBeLessThanOrEqual(1e-4 * range);
+    return;
   }
   if (!opts.skipStats) {
     const { sum, min, max } = channelStats(vol, opts.channel, opts.channel === undefined ? vol.channels : refChannels);
