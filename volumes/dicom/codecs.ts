@@ -186,7 +186,7 @@ async function decodeWasm(name: CodecName, bytes: Uint8Array): Promise<DecodedFr
 }
 
 interface LosslessDecoder {
-  decode(buffer: ArrayBuffer, offset?: number, length?: number, numBytes?: number): ArrayBuffer;
+  decode(buffer: ArrayBufferLike, offset?: number, length?: number, numBytes?: number): ArrayBuffer;
   numComp: number;
   xDim: number;
   yDim: number;
