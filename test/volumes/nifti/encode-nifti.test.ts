@@ -143,6 +143,17 @@ describe('encodeNifti → parseNifti round trip', () => {
     expect(readDescrip(encodeNifti(vol, { description: 'x'.repeat(100) }))).toBe('x'.repeat(79));
   });
 
+  it('dimensions that do not fit NIfTI-1 int16 fields are SIZE_LIMIT', () => {
+    const wide = createVolume({ data: new Uint8Array(40000), shape: [40000, 1, 1] });
+    let err: unknown;
+    try {
+      encodeNifti(wide);
+    } catch (e) {
+      err = e;
+    }
+    expect(isVoxshiftError(err, 'SIZE_LIMIT')).toBe(true);
+  });
+
   it('gzip output is a valid .nii.gz that reads back identically', () => {
     const vol = sampleVolume('float32', 3);
     const gz = encodeNifti(vol, { gzip: true });

@@ -82,6 +82,13 @@ describe('parseNifti: datatypes in both byte orders', () => {
     expect(Array.from(vol.data)).toEqual([10, 11, 20, 21, 30, 31, 40, 41, 50, 51, 60, 61]);
   });
 
+  it('RGBA32 becomes 4 planar uint8 channels', () => {
+    const payload = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const vol = parse({ dims: [3, 2, 1, 1], datatype: 2304, bitpix: 32, payload, sformCode: 1 });
+    expect(vol.channels).toBe(4);
+    expect(Array.from(vol.data)).toEqual([1, 5, 2, 6, 3, 7, 4, 8]);
+  });
+
   it.each([
     [32, 'complex64'],
     [1792, 'complex128'],
