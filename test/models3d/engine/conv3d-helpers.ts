@@ -1,48 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import type { KernelBackend, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-
-/** Replaces whatever is registered for each config's (kernel, backend) with it. */
-export function registerConfigs(configs: KernelConfig[]): void {
-  for (const c of configs) {
-    if (tf.getKernel(c.kernelName, c.backendName) !== undefined) tf.unregisterKernel(c.kernelName, c.backendName);
-    tf.registerKernel(c);
-  }
-}
+import { initBackend } from '../../../models3d/engine/backend.ts';
 
 /**
- * Test-only stand-in until engine-2d's Conv2DBackpropFilter is registered on wasm: it runs the pure-JS
- * reference kernel on copies of the data. Registered only when nothing else is.
+ * Starts the pure-JS and the wasm backend (one thread) the way the product does — initBackend
+ * registers every voxshift kernel on wasm and the gradient fixes — and leaves wasm active.
  */
-export function ensureConv2dBackpropFilterOnWasm(): void {
-  if (tf.getKernel('Conv2DBackpropFilter', 'wasm') !== undefined) return;
-  tf.registerKernel({
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'wasm',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const cpu = tf.findBackend('cpu') as KernelBackend;
-      const wasm = backend as KernelBackend & { makeOutput(s: number[], d: string, m?: number, v?: Float32Array): TensorInfo };
-      const toCpu = (t: TensorInfo): TensorInfo => ({
-        dataId: cpu.write(wasm.readSync(t.dataId) as Float32Array, t.shape, t.dtype),
-        shape: t.shape,
-        dtype: t.dtype,
-      });
-      const x = toCpu(inputs.x as TensorInfo);
-      const dy = toCpu(inputs.dy as TensorInfo);
-      const kernel = tf.getKernel('Conv2DBackpropFilter', 'cpu') as KernelConfig;
-      const r = kernel.kernelFunc({ inputs: { x, dy }, backend: cpu, attrs: attrs as NamedAttrMap }) as TensorInfo;
-      const vals = cpu.readSync(r.dataId) as Float32Array;
-      for (const t of [x, dy, r]) cpu.disposeData(t.dataId);
-      return wasm.makeOutput(r.shape, 'float32', undefined, vals);
-    },
-  });
-}
-
 export async function initBothBackends(): Promise<void> {
-  await tf.setBackend('cpu');
-  await tf.setBackend('wasm');
+  await initBackend('cpu');
+  await initBackend('wasm', { threads: 1 });
 }
 
 /** Deterministic pseudo-random values in [-1, 1). */

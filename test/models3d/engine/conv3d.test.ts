@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { conv3dKernelConfigs } from '../../../models3d/engine/kernels/conv3d-kernels.ts';
-import { ensureConv2dBackpropFilterOnWasm, initBothBackends, onBackend, randomValues, registerConfigs, relError } from './conv3d-helpers.ts';
+import { initBothBackends, onBackend, randomValues, relError } from './conv3d-helpers.ts';
 
 type S5 = [number, number, number, number, number];
 type Pad = 'same' | 'valid';
@@ -50,10 +50,10 @@ function forwardAndGrads(c: Case, seed: number): () => tf.Tensor[] {
 }
 
 describe('Conv3D on wasm as sums of Conv2D over depth taps', () => {
-  beforeAll(async () => {
-    await initBothBackends();
-    registerConfigs(conv3dKernelConfigs);
-    ensureConv2dBackpropFilterOnWasm();
+  beforeAll(initBothBackends);
+
+  it('runs voxshift\'s kernels on wasm (registered by initBackend)', () => {
+    for (const c of conv3dKernelConfigs) expect(tf.getKernel(c.kernelName, 'wasm')).toBe(c);
   });
 
   it.each(cases)('forward, input and filter gradients match the pure-JS backend: %s', async (c) => {

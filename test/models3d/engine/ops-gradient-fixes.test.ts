@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientFixConfigs } from '../../../models3d/engine/kernels/op-gradient-fixes.ts';
-import { conv3dKernelConfigs } from '../../../models3d/engine/kernels/conv3d-kernels.ts';
-import { ensureConv2dBackpropFilterOnWasm, initBothBackends, onBackend, randomValues, registerConfigs, relError } from './conv3d-helpers.ts';
+import { initBothBackends, onBackend, randomValues, relError } from './conv3d-helpers.ts';
 
 type Mode = 'reflect' | 'symmetric';
 
@@ -53,9 +52,10 @@ function padLossGrad(c: (typeof padCases)[number]): () => tf.Tensor[] {
 }
 
 describe('MirrorPad gradient fix', () => {
-  beforeAll(async () => {
-    await initBothBackends();
-    for (const g of gradientFixConfigs) tf.registerGradient(g);
+  beforeAll(initBothBackends);
+
+  it('is registered by initBackend', () => {
+    for (const g of gradientFixConfigs) expect(tf.getGradient(g.kernelName)).toBe(g);
   });
 
   it.each(padCases)('folds the border gradient back, on cpu and wasm: %o', async (c) => {
@@ -88,12 +88,7 @@ describe('MirrorPad gradient fix', () => {
 });
 
 describe('conv3dTranspose gradient (Conv3DBackpropInputV2)', () => {
-  beforeAll(async () => {
-    await initBothBackends();
-    registerConfigs(conv3dKernelConfigs);
-    ensureConv2dBackpropFilterOnWasm();
-    for (const g of gradientFixConfigs) tf.registerGradient(g);
-  });
+  beforeAll(initBothBackends);
 
   const tCases: { x: [number, number, number, number, number]; w: [number, number, number, number, number]; out: [number, number, number, number, number]; s: number; pad: 'same' | 'valid' }[] = [
     { x: [2, 3, 4, 3, 3], w: [3, 3, 3, 2, 3], out: [2, 6, 8, 6, 2], s: 2, pad: 'same' },
