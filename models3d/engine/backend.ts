@@ -12,6 +12,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { registerWasmKernels, restoreStockWasmKernels } from './kernels/index.ts';
+import { registerGradientFixes } from './kernels/op-gradient-fixes.ts';
 
 export type BackendKind = 'auto' | 'gpu' | 'cpu' | 'wasm';
 
@@ -85,6 +86,8 @@ export async function initBackend(
     });
   }
   await registerGradients();
+  // Fixes to tfjs-core gradients (e.g. MirrorPad) hold on every backend, not only on wasm.
+  registerGradientFixes();
   if (state.current !== undefined && state.kind === kind && tf.getBackend() === state.current.backend) {
     return state.current;
   }

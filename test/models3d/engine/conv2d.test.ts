@@ -140,6 +140,29 @@ describe('2-D convolution kernels on wasm against the pure-JS reference', () => 
     });
   });
 
+  it('gradients of conv2dTranspose (stride 2, batch 2) match, and a grad step leaks no tensor', () => {
+    const grads = (backend: string): Float32Array[] => {
+      tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(values(2 * 5 * 6 * 6, 91), [2, 5, 6, 6]);
+        const f = tf.tensor4d(values(4 * 4 * 3 * 6, 92), [4, 4, 3, 6]);
+        const g = tf.tensor4d(values(2 * 10 * 12 * 3, 93), [2, 10, 12, 3]);
+        const loss = (a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 10, 12, 3], 2, 'same'), g));
+        const [dx, df] = tf.grads(loss)([x, f]);
+        return [dx.dataSync() as Float32Array, df.dataSync() as Float32Array];
+      });
+    };
+    tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const ours = grads('wasm');
+    tf.setBackend('wasm');
+    expect(tf.memory().numTensors).toBe(before);
+    const ref = grads('cpu');
+    expect(relErr(ours[0], ref[0])).toBeLessThan(1e-4);
+    expect(relErr(ours[1], ref[1])).toBeLessThan(1e-4);
+  });
+
   it('caches filter transforms per filter and frees them with the filter (no tensor leak)', () => {
     tf.setBackend('wasm');
     const backend = tf.backend() as unknown as BackendWasm;
