@@ -5,6 +5,7 @@
  *   0 there takes the other's code), else 1 (scanner).
  * - qform quaternion from the direction (nifti_mat44_to_quatern); improper rotations get qfac = -1.
  * - vox_offset 352, no extensions, scl_slope 1 / scl_inter 0, xyzt_units mm, little-endian.
+ * - kind 'label' → intent_code NIFTI_INTENT_LABEL (1002), which the reader maps back to 'label'.
  * - channels > 1 → dim[0] = 4 with nt = channels (planar order is NIfTI's file order).
  * NIfTI-1 stores geometry as float32, so it round-trips to float32 precision (~1e-7 relative).
  */
@@ -104,6 +105,7 @@ export function niftiHeaderBytes(vol: Volume, description?: string): Uint8Array 
   v.setInt32(0, 348, le);
   const dim = vol.channels > 1 ? [4, nx, ny, nz, vol.channels, 1, 1, 1] : [3, nx, ny, nz, 1, 1, 1, 1];
   dim.forEach((d, i) => v.setInt16(40 + 2 * i, d, le));
+  if (vol.kind === 'label') v.setInt16(68, 1002, le); // intent_code NIFTI_INTENT_LABEL
   v.setInt16(70, DATATYPE_CODE[dtype], le);
   v.setInt16(72, bytesPer * 8, le);
 

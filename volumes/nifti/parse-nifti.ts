@@ -21,11 +21,13 @@ import { readNiftiHeader, sniffHeaderSize, type NiftiHeader } from './nifti-head
 import { gunzipNifti, isGzip } from './gunzip.ts';
 import { applyScaling, decodeVoxels } from './nifti-voxels.ts';
 
+const NIFTI_INTENT_LABEL = 1002;
+
 /** What the caller knows about the image; NIfTI headers do not say it reliably. */
 export interface NiftiReadOptions {
   /** Default 'unknown' (the descrip/intent fields are not trusted for this). */
   modality?: Modality;
-  /** 'label' for segmentations and atlases. Default 'intensity'. */
+  /** 'label' for segmentations and atlases. Default: 'label' if intent_code is NIFTI_INTENT_LABEL, else 'intensity'. */
   kind?: VolumeKind;
   /** Intensity units; default 'label' for labels, else 'arbitrary'. 'HU' only when the caller says so. */
   units?: IntensityUnits;
@@ -211,7 +213,8 @@ export function decodeNifti(bytes: Uint8Array, options: ParseNiftiOptions, own: 
   if (scaling) data = applyScaling(data, scaling.slope, scaling.inter);
 
   const geometry = niftiGeometry(h, file, warnings);
-  const kind = options.kind ?? 'intensity';
+  // intent_code NIFTI_INTENT_LABEL (1002) is an explicit statement, unlike descrip or other intents.
+  const kind = options.kind ?? (h.intentCode === NIFTI_INTENT_LABEL ? 'label' : 'intensity');
   const nifti: NonNullable<VolumeMeta['nifti']> = {
     version: h.version,
     xform: geometry.xform,

@@ -148,6 +148,18 @@ describe.skipIf(!hasSharedData())('shared NIfTI edge files', () => {
     expect(v.data[v.data.length - 1]).toBeCloseTo(((img.length - 1) % 251) * slope, -1);
   });
 
+  it('atlases with intent NIFTI_INTENT_LABEL read as labels; other files as intensity unless the caller says', async () => {
+    const aal = await readNifti(sharedPath('labels', 'mricron_aal.nii.gz'));
+    expect(aal.kind).toBe('label');
+    expect(aal.meta.units).toBe('label');
+    expect(aal.meta.extra?.niftiIntentCode).toBe(1002);
+    const seg = await readNifti(sharedPath('labels', 'totalseg_example_seg.nii.gz'));
+    expect(seg.kind).toBe('intensity');
+    expect((await readNifti(sharedPath('labels', 'totalseg_example_seg.nii.gz'), { kind: 'label' })).kind).toBe('label');
+    const ct = await readNifti(sharedPath('nifti', 'ct', 'totalseg_example_ct_sm.nii.gz'), { modality: 'CT', units: 'HU' });
+    expect([ct.modality, ct.meta.units, ct.kind]).toEqual(['CT', 'HU', 'intensity']);
+  });
+
   it('nrjs_not-nifti.nii → NOT_NIFTI', async () => {
     const err = await failure(readNifti(edge('nrjs_not-nifti.nii')));
     expect(err.code).toBe('NOT_NIFTI');

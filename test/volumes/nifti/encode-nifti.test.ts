@@ -143,6 +143,19 @@ describe('encodeNifti → parseNifti round trip', () => {
     expect(readDescrip(encodeNifti(vol, { description: 'x'.repeat(100) }))).toBe('x'.repeat(79));
   });
 
+  it('label volumes are written with intent NIFTI_INTENT_LABEL and read back as labels', () => {
+    const labels = createVolume({ data: new Uint8Array([0, 1, 2, 3]), shape: [2, 2, 1], kind: 'label' });
+    const bytes = encodeNifti(labels);
+    expect(header(bytes).getInt16(68, true)).toBe(1002);
+    const back = parseNifti(bytes, { file: 'l.nii' });
+    expect(back.kind).toBe('label');
+    expect(back.meta.units).toBe('label');
+    expect(parseNifti(bytes, { file: 'l.nii', kind: 'intensity' }).kind).toBe('intensity');
+    const intensity = encodeNifti(createVolume({ data: new Uint8Array(4), shape: [2, 2, 1] }));
+    expect(header(intensity).getInt16(68, true)).toBe(0);
+    expect(parseNifti(intensity, { file: 'i.nii' }).kind).toBe('intensity');
+  });
+
   it('dimensions that do not fit NIfTI-1 int16 fields are SIZE_LIMIT', () => {
     const wide = createVolume({ data: new Uint8Array(40000), shape: [40000, 1, 1] });
     let err: unknown;
