@@ -21,9 +21,9 @@ const T = { ...TISSUE };
 
 export interface PelvisAnatomy {
   center: [number, number, number];
-  /** Trunk semi-axes (left-right, antero-posterior) and superellipse exponent. */
+  /** Trunk semi-axes (left-right, antero-posterior) and squareness k of its squircle r² = u² + v² − k·u²v². */
   body: [number, number];
-  bodyExponent: number;
+  bodySquareness: number;
   surfaceWobble: number;
   skin: number;
   fat: number;
@@ -49,7 +49,7 @@ export function samplePelvisAnatomy(seed: number, variation: number): PelvisAnat
   return {
     center: [round3(v * 3 * clippedNormal(rng)), round3(v * 3 * clippedNormal(rng)), round3(v * 4 * clippedNormal(rng))],
     body: [vary(rng, 160, 0.07, v), vary(rng, 112, 0.08, v)],
-    bodyExponent: vary(rng, 2.4, 0.06, v),
+    bodySquareness: round3(Math.min(0.8, Math.max(0.1, 0.45 + v * 0.1 * clippedNormal(rng)))),
     surfaceWobble: round3(0.01 + 0.025 * v * rng()),
     skin: vary(rng, 2, 0.15, v),
     fat,
@@ -83,7 +83,7 @@ export function pelvisClassifier(a: PelvisAnatomy, seed: number): (x: number, y:
   const bowelN = field('bowel', 14);
   const vfatN = field('visceral-fat', 12);
   const [bA, bB] = a.body;
-  const p = a.bodyExponent;
+  const sq = a.bodySquareness;
   const s = a.boneScale;
   const rf = a.femoralHead;
   const c = a.cortex;
@@ -114,7 +114,9 @@ export function pelvisClassifier(a: PelvisAnatomy, seed: number): (x: number, y:
     const dz = z - cz;
     const X = Math.abs(dx);
     const ady = Math.abs(dy);
-    const r0 = Math.pow(Math.pow(X / bA, p) + Math.pow(ady / bB, p), 1 / p);
+    const u2 = (X / bA) ** 2;
+    const v2 = (ady / bB) ** 2;
+    const r0 = Math.sqrt(u2 + v2 - sq * u2 * v2);
     if (r0 > outR) return T.AIR;
     if (voxel !== cacheVoxel) {
       cacheVoxel = voxel;
@@ -138,50 +140,58 @@ export function pelvisClassifier(a: PelvisAnatomy, seed: number): (x: number, y:
     if (e < fatEnd) return T.FAT;
 
     // Bones.
-    if (X < fx + 70 && dz < 110 && dz > -200) {
+    if (X < fx + 70 && dz < 110 * s) {
       const dh = Math.sqrt((X - fx) ** 2 + (dy - fy) ** 2 + (dz - fz) ** 2);
-      if (dh < rf) return bone(dh, rf, c);
-      // Acetabulum: a cup over the femoral head's medial and superior side, after a cartilage gap.
-      if (dh < rf + 10 && dh > rf + 2.5 && (fx - X) + (dz - fz) > -0.3 * dh) {
-        const t = dh - rf - 2.5;
-        return t < c || t > 7.5 - c ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
-      }
-      if (dh < rf + 2.5) return T.SOFT_TISSUE;
-      const neck = segmentDistance(X, dy, dz, fx, fy, fz, tx, ty, tz);
-      if (neck < 14 * s) return bone(neck, 14 * s, c + 0.5);
-      const troch = Math.sqrt((X - tx - 6 * s) ** 2 + (dy - ty - 4) ** 2 + (dz - tz - 6) ** 2);
-      if (troch < 15 * s) return bone(troch, 15 * s, c);
-      const shaft = segmentDistance(X, dy, dz, tx, ty, tz, tx - 6 * s, ty + 6, tz - 250);
-      if (shaft < 13 * s) {
-        if (dz > tz - 25) return bone(shaft, 13 * s, c + 1);
-        return shaft > 13 * s - 5 ? T.CORTICAL_BONE : shaft < 7 * s ? T.FAT : T.TRABECULAR_BONE;
+      if (Math.abs(X - fx - 10 * s) < 65 * s && dz < fz + 45 * s) {
+        if (dh < rf) return bone(dh, rf, c);
+        // Acetabulum: a cup over the femoral head's medial and superior side, after a cartilage gap.
+        if (dh < rf + 10 && dh > rf + 2.5 && (fx - X) + (dz - fz) > -0.3 * dh) {
+          const t = dh - rf - 2.5;
+          return t < c || t > 7.5 - c ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
+        }
+        if (dh < rf + 2.5) return T.SOFT_TISSUE;
+        const neck = segmentDistance(X, dy, dz, fx, fy, fz, tx, ty, tz);
+        if (neck < 14 * s) return bone(neck, 14 * s, c + 0.5);
+        const troch = Math.sqrt((X - tx - 6 * s) ** 2 + (dy - ty - 4) ** 2 + (dz - tz - 6) ** 2);
+        if (troch < 15 * s) return bone(troch, 15 * s, c);
+        const shaft = segmentDistance(X, dy, dz, tx, ty, tz, tx - 6 * s, ty + 6, tz - 250);
+        if (shaft < 13 * s) {
+          if (dz > tz - 25) return bone(shaft, 13 * s, c + 1);
+          return shaft > 13 * s - 5 ? T.CORTICAL_BONE : shaft < 7 * s ? T.FAT : T.TRABECULAR_BONE;
+        }
       }
       // Ilium: body from the acetabulum up to a curved wing.
-      const ib = segmentDistance(X, dy, dz, fx - 8 * s, fy + 8 * s, fz + 16 * s, 72 * s, 22 * s, fz + 55 * s);
-      if (ib < 13 * s) return bone(ib, 13 * s, c);
-      const wx = X - 78 * s;
-      const wy = dy - 8 * s;
-      const wu = wx * ux + wy * uy;
-      const wn = wx * -uy + wy * ux - 0.006 * wu * wu;
-      const wz = dz - (fz + 68 * s);
-      const wing = Math.sqrt((wu / (64 * s)) ** 2 + (wz / (46 * s)) ** 2);
-      if (wing < 1) {
-        const half = 6.5 * s * (1 - 0.5 * wing * wing);
-        const an = Math.abs(wn);
-        if (an < half) return an > half - c ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
+      if (dz > fz && X > 25 * s) {
+        const ib = segmentDistance(X, dy, dz, fx - 8 * s, fy + 8 * s, fz + 16 * s, 72 * s, 22 * s, fz + 55 * s);
+        if (ib < 13 * s) return bone(ib, 13 * s, c);
+        const wx = X - 78 * s;
+        const wy = dy - 8 * s;
+        const wu = wx * ux + wy * uy;
+        const wn = wx * -uy + wy * ux - 0.006 * wu * wu;
+        const wz = dz - (fz + 68 * s);
+        const wing = Math.sqrt((wu / (64 * s)) ** 2 + (wz / (46 * s)) ** 2);
+        if (wing < 1) {
+          const half = 6.5 * s * (1 - 0.5 * wing * wing);
+          const an = Math.abs(wn);
+          if (an < half) return an > half - c ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
+        }
       }
       // Ischium and pubic rami.
-      const ischium = segmentDistance(X, dy, dz, fx - 18 * s, fy + 20 * s, fz - 12 * s, 52 * s, 28 * s, fz - 58 * s);
-      if (ischium < 11 * s) return bone(ischium, 11 * s, c);
-      const supRamus = segmentDistance(X, dy, dz, fx - 14 * s, fy - 14 * s, fz - 4 * s, 7 * s, -64 * s, fz - 24 * s);
-      if (supRamus < 9 * s) return bone(supRamus, 9 * s, c);
-      const infRamus = segmentDistance(X, dy, dz, 7 * s, -60 * s, fz - 36 * s, 52 * s, 28 * s, fz - 58 * s);
-      if (infRamus < 7 * s) return bone(infRamus, 7 * s, c);
+      if (dz < fz + 15 * s && dz > fz - 75 * s) {
+        const ischium = segmentDistance(X, dy, dz, fx - 18 * s, fy + 20 * s, fz - 12 * s, 52 * s, 28 * s, fz - 58 * s);
+        if (ischium < 11 * s) return bone(ischium, 11 * s, c);
+        const supRamus = segmentDistance(X, dy, dz, fx - 14 * s, fy - 14 * s, fz - 4 * s, 7 * s, -64 * s, fz - 24 * s);
+        if (supRamus < 9 * s) return bone(supRamus, 9 * s, c);
+        const infRamus = segmentDistance(X, dy, dz, 7 * s, -60 * s, fz - 36 * s, 52 * s, 28 * s, fz - 58 * s);
+        if (infRamus < 7 * s) return bone(infRamus, 7 * s, c);
+      }
       // Sacrum and coccyx, midline, tilted back towards the bottom.
-      const sz = dz - (fz + 62 * s);
-      const sy = dy - (70 * s - 0.32 * sz);
-      const sacral = Math.sqrt((dx / (46 * s * (1 - Math.max(0, -sz) / 160))) ** 2 + (sy / (17 * s)) ** 2 + (sz / (62 * s)) ** 2);
-      if (sacral < 1) return (1 - sacral) * 17 * s < c + 0.4 ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
+      if (X < 50 * s && dy > 20 * s) {
+        const sz = dz - (fz + 62 * s);
+        const sy = dy - (70 * s - 0.32 * sz);
+        const sacral = Math.sqrt((dx / (46 * s * (1 - Math.max(0, -sz) / 160))) ** 2 + (sy / (17 * s)) ** 2 + (sz / (62 * s)) ** 2);
+        if (sacral < 1) return (1 - sacral) * 17 * s < c + 0.4 ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
+      }
     }
 
     // Viscera.

@@ -42,17 +42,52 @@ export function streamRng(seed: number, ...keys: (string | number)[]): Rng {
   return createRng(deriveSeed(seed, ...keys));
 }
 
-/** Fills `out` with standard normal draws (Box–Muller, both outputs used). */
+/** Acklam's rational approximation of the standard normal quantile (relative error < 1.2e-9). */
+function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number): number =>
+    (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+let normalTable: Float32Array | undefined;
+
+/** 65536 equiprobable normal quantiles, rescaled to unit variance (tails cut at ±4.2σ). */
+function getNormalTable(): Float32Array {
+  if (normalTable) return normalTable;
+  const n = 65536;
+  const t = new Float64Array(n);
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    t[i] = normalQuantile((i + 0.5) / n);
+    ss += t[i] * t[i];
+  }
+  const k = 1 / Math.sqrt(ss / n);
+  normalTable = Float32Array.from(t, (v) => v * k);
+  return normalTable;
+}
+
+/**
+ * Fills `out` with standard normal draws for image noise: each 32-bit uniform gives two 16-bit
+ * indices into a table of equiprobable normal quantiles (inverse-CDF sampling, quantised to 2^16
+ * levels and ±4.2σ) — several times faster than Box–Muller for millions of voxels.
+ */
 export function fillNormal(rng: Rng, out: Float32Array | Float64Array): void {
+  const table = getNormalTable();
   const n = out.length;
   let i = 0;
   while (i < n) {
-    const u = 1 - rng();
-    const v = rng();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const a = 2 * Math.PI * v;
-    out[i++] = r * Math.cos(a);
-    if (i < n) out[i++] = r * Math.sin(a);
+    const u = (rng() * 4294967296) >>> 0;
+    out[i++] = table[u & 0xffff];
+    if (i < n) out[i++] = table[u >>> 16];
   }
 }
 

@@ -47,7 +47,7 @@ export function segmentDistance(
   return Math.sqrt(dx * dx + dy * dy + dz * dz);
 }
 
-/** Rounded, so sampled parameters print and serialise compactly (and identically). */
+/** Rounded, so sampled parameters print and serialise compactly (and identically); never −0. */
 export function round3(v: number): number {
-  return Math.round(v * 1000) / 1000;
+  return Math.round(v * 1000) / 1000 + 0;
 }
