@@ -199,7 +199,7 @@ export function headClassifier(a: HeadAnatomy, seed: number): (x: number, y: num
     if (e < a.skin) return T.SOFT_TISSUE;
     const zb = skullBase(y);
     const underCallosum = z < ccTop && Math.abs(y - cy) < ccHalf;
-    if (z > zb && e > layersMax + brainMax && z - zb - a.skullBaseThickness > brainMax && (underCallosum || Math.abs(dx) - 0.8 > brainMax)) {
+    if (z > zb && e > layersMax + brainMax && z - zb - a.skullBaseThickness > brainMax && (underCallosum || Math.abs(dx) - 1.2 > brainMax)) {
       return deep(dx, dy, dz);
     }
     if (!(have & 2)) {
@@ -228,13 +228,14 @@ export function headClassifier(a: HeadAnatomy, seed: number): (x: number, y: num
       if (above < a.skullBaseThickness) {
         return above < 1.5 || above > a.skullBaseThickness - 1.5 ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
       }
-      let bd = Math.min(e - e4, above - a.skullBaseThickness);
-      if (!underCallosum) bd = Math.min(bd, Math.abs(dx) - 0.8);
       if (!(have & 8)) {
         cCsf = csfN.sample(x, y, z);
         have |= 8;
       }
       const c = a.csf * (1 + 0.4 * cCsf);
+      let bd = Math.min(e - e4, above - a.skullBaseThickness);
+      // Interhemispheric fissure: a 2.4 mm CSF sheet lined by cortex (above the corpus callosum).
+      if (!underCallosum) bd = Math.min(bd, Math.abs(dx) - 1.2 + c);
       if (bd < c) return T.CSF;
       const gmEnd = c + a.gm * (1 + 0.2 * gmN.sample(x, y, z));
       if (bd < gmEnd + a.foldDepth) {
