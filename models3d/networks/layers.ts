@@ -4,6 +4,8 @@
  * provides a faster or more correct kernel for an operation, it is switched here and nowhere else.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { instanceNorm as engineInstanceNorm } from '../engine/ops/instance-norm.ts';
+import { reflectPad as engineReflectPad } from '../engine/ops/reflect-pad.ts';
 import type { SpatialDims } from './spec.ts';
 
 type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
@@ -83,37 +85,18 @@ function convTranspose3dValid(x: tf.Tensor5D, w: tf.Tensor5D, stride: number, fu
 }
 
 /**
- * Reflection padding of every spatial axis by `pad` (PyTorch ReflectionPad2d/3d), built from slices
- * and one concat per axis, so its gradient (slice → pad, concat → split) is exact: the gradient that
- * flows into the reflected border reaches the voxels it was copied from.
+ * Reflection padding of every spatial axis by `pad` (PyTorch ReflectionPad2d/3d), with the full
+ * gradient (the border's gradient folds back onto the voxels it mirrors; tfjs-core's MirrorPad
+ * gradient drops it).
  */
 export function reflectPad(x: tf.Tensor, pad: number): tf.Tensor {
-  const dims = spatialDimsOf(x);
+  spatialDimsOf(x);
   if (pad === 0) return x;
-  let y = x;
-  for (let axis = 1; axis <= dims; axis++) {
-    const n = y.shape[axis];
-    if (pad >= n) throw new Error(`reflection padding ${pad} needs more than ${pad} voxels along axis ${axis}, got ${n}`);
-    const pick = (i: number): tf.Tensor => {
-      const begin = y.shape.map(() => 0);
-      const size = y.shape.map(() => -1);
-      begin[axis] = i;
-      size[axis] = 1;
-      return tf.slice(y, begin, size);
-    };
-    const parts: tf.Tensor[] = [];
-    for (let i = pad; i >= 1; i--) parts.push(pick(i));
-    parts.push(y);
-    for (let i = n - 2; i >= n - 1 - pad; i--) parts.push(pick(i));
-    y = tf.concat(parts, axis);
-  }
-  return y;
+  return engineReflectPad(x as tf.Tensor4D | tf.Tensor5D, pad);
 }
 
 /** Instance normalisation over the spatial axes (PyTorch InstanceNorm, affine=False, biased variance). */
 export function instanceNorm(x: tf.Tensor, epsilon: number): tf.Tensor {
-  const dims = spatialDimsOf(x);
-  const axes = dims === 2 ? [1, 2] : [1, 2, 3];
-  const { mean, variance } = tf.moments(x, axes, true);
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
+  spatialDimsOf(x);
+  return engineInstanceNorm(x as tf.Tensor4D | tf.Tensor5D, { epsilon });
 }
