@@ -1,6 +1,5 @@
 /** Small synthetic volumes for the volume-helper tests: anisotropic spacing and a tilted direction. */
-import { execFileSync } from 'node:child_process';
-import { hasPythonModule } from '../helpers/shared-data.ts';
+import { pythonWith as sharedPythonWith } from '../helpers/shared-data.ts';
 import { allocate, createVolume } from '../../volumes/volume.ts';
 import type { DType, Mat3, Volume, VolumeKind } from '../../volumes/volume.ts';
 
@@ -52,20 +51,7 @@ export function synthetic(o: SyntheticOptions = {}): Volume {
   });
 }
 
-/**
- * A python3 that can import `mod`: `python3` on PATH, else Debian's /usr/bin/python3 (where the
- * python3-nibabel/numpy/scipy packages land even when a pyenv python shadows it). Null when none;
- * on CI the shared helper turns a missing module into a failure.
- */
+/** A python3 that can import `mod` (see the shared helper), or null locally when none has it. */
 export function pythonWith(mod: string): string | null {
-  for (const exe of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(exe, ['-c', `import ${mod}`], { stdio: 'ignore', timeout: 60_000 });
-      return exe;
-    } catch {
-      // try the next one
-    }
-  }
-  hasPythonModule(mod);
-  return null;
+  return sharedPythonWith(mod) ?? null;
 }

@@ -10,25 +10,11 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { affineOf, applyAffine, invertAffine, rasToLpsAffine } from '../../../volumes/affine.ts';
 import type { Volume } from '../../../volumes/volume.ts';
-import { ON_CI } from '../../helpers/shared-data.ts';
-
-let pythonCache: string | null | undefined;
+import { pythonWith } from '../../helpers/shared-data.ts';
 
 /** A python3 that imports pydicom, nibabel and numpy, or null (a failure on CI). */
 export function referencePython(): string | null {
-  if (pythonCache !== undefined) return pythonCache;
-  pythonCache = null;
-  for (const py of ['python3', '/usr/bin/python3']) {
-    try {
-      execFileSync(py, ['-c', 'import pydicom, nibabel, numpy'], { stdio: 'ignore', timeout: 60_000 });
-      pythonCache = py;
-      break;
-    } catch {
-      // try the next interpreter
-    }
-  }
-  if (pythonCache === null && ON_CI) throw new Error('no python3 with pydicom, nibabel and numpy (.ci/run should install them)');
-  return pythonCache;
+  return pythonWith('pydicom, nibabel, numpy') ?? null;
 }
 
 export interface NiftiDump {

@@ -8,7 +8,7 @@ import { affineOf } from '../../../volumes/affine.ts';
 import { isVoxshiftError } from '../../../volumes/errors.ts';
 import { encodeNifti, parseNifti, quaternionOf, readNifti, writeNifti } from '../../../volumes/nifti/index.ts';
 import { allocate, createVolume, type DType, type Mat3, type Volume, type VoxelArray } from '../../../volumes/volume.ts';
-import { hasPythonModule, hasSharedData, sharedPath } from '../../helpers/shared-data.ts';
+import { pythonWith, hasSharedData, sharedPath } from '../../helpers/shared-data.ts';
 import { expectSameArray } from './expect-arrays.ts';
 
 /** Rotation by `angle` about a unit axis (Rodrigues), row-major, columns = rotated axes. */
@@ -215,21 +215,7 @@ describe('writeNifti', () => {
   });
 });
 
-/** A python3 with nibabel: the one on PATH, or Debian's (pyenv shims may hide it). */
-function pythonWithNibabel(): string | undefined {
-  const candidates = [process.env.VOXSHIFT_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  for (const py of candidates) {
-    try {
-      execFileSync(py, ['-c', 'import nibabel'], { stdio: 'ignore', timeout: 60_000 });
-      return py;
-    } catch {
-      // try the next one
-    }
-  }
-  return hasPythonModule('nibabel') ? 'python3' : undefined;
-}
-
-const PYTHON = pythonWithNibabel();
+const PYTHON = pythonWith('nibabel');
 
 const NIBABEL_DUMP = `
 import json, sys
