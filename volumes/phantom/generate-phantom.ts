@@ -265,7 +265,7 @@ export function renderPhantom(recipe: PhantomRecipe): { labels: Uint8Array; ct: 
   const texRng = streamRng(seed, 'texture');
   const texCoarse = new SmoothNoise(texRng, [-box, -box, -box], [box, box, box], 20);
   const texFine = new SmoothNoise(texRng, [-box, -box, -box], [box, box, box], 4);
-  const out = render(raster, grid, tables, texCoarse, texFine, recipe.ctNoiseHu, streamRng(seed, 'ct-noise'));
+  const out = render(raster, grid, tables, texCoarse, texFine, recipe.ctNoiseHu, deriveSeed(seed, 'ct-noise'));
   const present = new Set<number>();
   const counts = new Uint32Array(256);
   for (let i = 0; i < raster.labels.length; i++) counts[raster.labels[i]]++;

@@ -103,14 +103,14 @@ export function headClassifier(a: HeadAnatomy, seed: number): (x: number, y: num
   const [ax, ay, az] = a.axes;
   const lo = [cx - NOISE_BOX, cy - NOISE_BOX, cz - NOISE_BOX] as const;
   const hi = [cx + NOISE_BOX, cy + NOISE_BOX, cz + NOISE_BOX] as const;
-  const field = (key: string, cell: number): SmoothNoise => new SmoothNoise(streamRng(seed, 'head', key), lo, hi, cell);
+  const field = (key: string, cell: number, channels = 1): SmoothNoise =>
+    new SmoothNoise(streamRng(seed, 'head', key), lo, hi, cell, channels);
   const shapeN = field('shape', 45);
-  const fatN = field('fat', 30);
-  const diploeN = field('diploe', 25);
-  const csfN = field('csf', 30);
-  const foldA = field('foldA', 16);
+  // Layer thickness modulations: fat, diploë, CSF (one grid, three channels).
+  const layersN = field('layers', 28, 3);
+  // Cortex: first folding octave and grey-matter thickness (two channels), second folding octave.
+  const cortexN = field('cortex', 14, 2);
   const foldB = field('foldB', 8);
-  const gmN = field('gm', 12);
   const patchN = field('patch', 10);
   const cellN = field('ethmoid', 4);
 
@@ -162,9 +162,8 @@ export function headClassifier(a: HeadAnatomy, seed: number): (x: number, y: num
   let cacheVoxel = -1;
   let have = 0;
   let cShape = 0;
-  let cFat = 0;
-  let cDiploe = 0;
-  let cCsf = 0;
+  const layers = new Float64Array(3);
+  const cortex = new Float64Array(2);
 
   return (x, y, z, voxel) => {
     const dx = x - cx;
@@ -203,10 +202,10 @@ export function headClassifier(a: HeadAnatomy, seed: number): (x: number, y: num
       return deep(dx, dy, dz);
     }
     if (!(have & 2)) {
-      cFat = fatN.sample(x, y, z);
+      layersN.sampleInto(x, y, z, layers);
       have |= 2;
     }
-    const fatEnd = a.skin + a.fat * (1 + 0.45 * cFat);
+    const fatEnd = a.skin + a.fat * (1 + 0.45 * layers[0]);
     if (e < fatEnd) return T.FAT;
     if (z > zb) {
       // Cranium.
@@ -216,11 +215,7 @@ export function headClassifier(a: HeadAnatomy, seed: number): (x: number, y: num
       if (e1 > e) return T.SOFT_TISSUE;
       const e2 = e1 + a.outerTable;
       if (e < e2) return T.CORTICAL_BONE;
-      if (!(have & 4)) {
-        cDiploe = diploeN.sample(x, y, z);
-        have |= 4;
-      }
-      const e3 = e2 + a.diploe * (1 + 0.45 * cDiploe) * (1 - 0.45 * lat * lat);
+      const e3 = e2 + a.diploe * (1 + 0.45 * layers[1]) * (1 - 0.45 * lat * lat);
       if (e < e3) return T.TRABECULAR_BONE;
       const e4 = e3 + a.innerTable;
       if (e < e4) return T.CORTICAL_BONE;
@@ -228,22 +223,18 @@ export function headClassifier(a: HeadAnatomy, seed: number): (x: number, y: num
       if (above < a.skullBaseThickness) {
         return above < 1.5 || above > a.skullBaseThickness - 1.5 ? T.CORTICAL_BONE : T.TRABECULAR_BONE;
       }
-      if (!(have & 8)) {
-        cCsf = csfN.sample(x, y, z);
-        have |= 8;
-      }
-      const c = a.csf * (1 + 0.4 * cCsf);
+      const c = a.csf * (1 + 0.4 * layers[2]);
       let bd = Math.min(e - e4, above - a.skullBaseThickness);
       // Interhemispheric fissure: a 2.4 mm CSF sheet lined by cortex (above the corpus callosum).
       if (!underCallosum) bd = Math.min(bd, Math.abs(dx) - 1.2 + c);
       if (bd < c) return T.CSF;
-      const gmEnd = c + a.gm * (1 + 0.2 * gmN.sample(x, y, z));
-      if (bd < gmEnd + a.foldDepth) {
-        const f = foldA.sample(x, y, z) + 0.5 * foldB.sample(x, y, z);
+      if (bd < c + 1.2 * a.gm + a.foldDepth) {
+        cortexN.sampleInto(x, y, z, cortex);
+        const gmEnd = c + a.gm * (1 + 0.2 * cortex[1]);
+        const f = cortex[0] + 0.5 * foldB.sample(x, y, z);
         const t = Math.max(0, 1 - Math.abs(f) / a.foldWidth);
         if (bd < c + a.foldDepth * t * t) return T.CSF;
         if (bd < gmEnd + 0.9 * a.foldDepth * t) return T.GREY_MATTER;
-        return T.WHITE_MATTER;
       }
       return deep(dx, dy, dz);
     }

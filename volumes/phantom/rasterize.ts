@@ -50,7 +50,8 @@ export function rasterize(classify: Classifier, grid: GridMap): Rasterized {
   const sx = 1;
   const sy = nx;
   const sz = nx * ny;
-  const list: number[] = [];
+  const list = new Int32Array(n);
+  let count = 0;
   idx = 0;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
@@ -64,12 +65,12 @@ export function rasterize(classify: Classifier, grid: GridMap): Rasterized {
           (k > 0 && labels[idx - sz] !== l) ||
           (k < nz - 1 && labels[idx + sz] !== l)
         ) {
-          list.push(idx);
+          list[count++] = idx;
         }
       }
     }
   }
-  const boundary = Int32Array.from(list);
+  const boundary = list.slice(0, count);
   const sub = new Uint8Array(boundary.length * SUBSAMPLES);
   let s = 0;
   for (let b = 0; b < boundary.length; b++) {

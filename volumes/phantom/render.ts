@@ -4,10 +4,9 @@
  * CT noise. MR texture is multiplicative; trabecular bone's fine MR texture is anti-correlated with
  * its HU texture (denser bone, less marrow fat, less signal).
  */
-import type { Rng } from '../random.ts';
 import type { GridMap, Rasterized } from './rasterize.ts';
 import { SUBSAMPLES } from './rasterize.ts';
-import { fillNormal } from './seeds.ts';
+import { NormalStream } from './seeds.ts';
 import type { SmoothNoise } from './smooth-noise.ts';
 
 /** Per-tissue values indexed by label id. */
@@ -34,7 +33,7 @@ export function render(
   texCoarse: SmoothNoise,
   texFine: SmoothNoise,
   ctNoiseHu: number,
-  ctRng: Rng,
+  ctNoiseSeed: number,
 ): Rendered {
   const [nx, ny, nz] = grid.shape;
   const n = nx * ny * nz;
@@ -93,9 +92,8 @@ export function render(
     }
   }
   if (ctNoiseHu > 0) {
-    const noise = new Float32Array(n);
-    fillNormal(ctRng, noise);
-    for (let v = 0; v < n; v++) ct[v] += ctNoiseHu * noise[v];
+    const noise = new NormalStream(ctNoiseSeed);
+    for (let v = 0; v < n; v++) ct[v] += ctNoiseHu * noise.next();
   }
   return { ct, t1, t2 };
 }

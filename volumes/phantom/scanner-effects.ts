@@ -9,7 +9,7 @@
 import { VoxshiftError } from '../errors.ts';
 import type { Rng } from '../random.ts';
 import { createVolume, voxelCount, type Vec3, type Volume } from '../volume.ts';
-import { checkSeed, clippedNormal, fillNormal, streamRng } from './seeds.ts';
+import { checkSeed, clippedNormal, deriveSeed, NormalStream, streamRng } from './seeds.ts';
 import { SmoothNoise } from './smooth-noise.ts';
 import { round3 } from './shapes.ts';
 
@@ -213,7 +213,7 @@ function applyCurve(u: number, c: readonly (readonly [number, number])[]): numbe
   return y0 + ((u - x0) * (y1 - y0)) / (x1 - x0);
 }
 
-function applyToChannel(src: Float32Array, vol: Volume, e: ScannerEffects, ref: number, rngs: { bias: Rng; noise: Rng }): Float32Array {
+function applyToChannel(src: Float32Array, vol: Volume, e: ScannerEffects, ref: number, rngs: { bias: Rng; noiseSeed: number }): Float32Array {
   const shape = vol.shape;
   let data = src;
   const fwhm = typeof e.blurFwhmMm === 'number' ? [e.blurFwhmMm, e.blurFwhmMm, e.blurFwhmMm] : e.blurFwhmMm;
@@ -239,11 +239,10 @@ function applyToChannel(src: Float32Array, vol: Volume, e: ScannerEffects, ref: 
   }
   if (e.noiseSigma > 0) {
     const sigma = e.noiseSigma * ref;
-    const g = new Float32Array(2 * data.length);
-    fillNormal(rngs.noise, g);
+    const g = new NormalStream(rngs.noiseSeed);
     for (let v = 0; v < data.length; v++) {
-      const re = data[v] + sigma * g[2 * v];
-      const im = sigma * g[2 * v + 1];
+      const re = data[v] + sigma * g.next();
+      const im = sigma * g.next();
       data[v] = Math.sqrt(re * re + im * im);
     }
   }
@@ -286,7 +285,7 @@ export function applyScannerEffects(
   const out = new Float32Array(n * mr.channels);
   for (let c = 0; c < mr.channels; c++) {
     const src = Float32Array.from(mr.data.subarray(c * n, (c + 1) * n));
-    const rngs = { bias: streamRng(seed, 'bias', c), noise: streamRng(seed, 'noise', c) };
+    const rngs = { bias: streamRng(seed, 'bias', c), noiseSeed: deriveSeed(seed, 'noise', c) };
     out.set(applyToChannel(src, mr, e, ref, rngs), c * n);
   }
   const u1 = e.contrastCurve ? applyCurve(1, e.contrastCurve) : 1;
