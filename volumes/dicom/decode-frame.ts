@@ -87,23 +87,31 @@ function nativeFrame(ds: DataSet, h: DicomImageHeader, frame: number): Float64Ar
       details: { available, needed: start + frameBytes },
     });
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset + el.dataOffset + start, frameBytes);
   const little = h.transferSyntax !== TS_EXPLICIT_BE;
-  const read: (i: number) => number =
-    h.floatPixels === 'float32'
-      ? (i) => dv.getFloat32(i * 4, little)
-      : h.floatPixels === 'float64'
-        ? (i) => dv.getFloat64(i * 8, little)
-        : bpv === 1
-          ? (i) => dv.getUint8(i)
-          : bpv === 2
-            ? (i) => dv.getUint16(i * 2, little)
-            : (i) => dv.getUint32(i * 4, little);
   const interleaved = h.samplesPerPixel > 1 && h.planarConfiguration === 0;
   const spp = h.samplesPerPixel;
-  for (let i = 0; i < n; i++) {
-    const dst = interleaved ? (i % spp) * pixels + Math.floor(i / spp) : i;
-    out[dst] = read(i);
+  const offset = el.dataOffset + start;
+  if (h.floatPixels === 'none' && bpv <= 2 && (little || bpv === 1) && !interleaved) {
+    // fast path: a typed view of an aligned copy
+    const copy = bytes.slice(offset, offset + frameBytes);
+    const words = bpv === 1 ? copy : new Uint16Array(copy.buffer, 0, n);
+    for (let i = 0; i < n; i++) out[i] = words[i];
+  } else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, frameBytes);
+    const read: (i: number) => number =
+      h.floatPixels === 'float32'
+        ? (i) => dv.getFloat32(i * 4, little)
+        : h.floatPixels === 'float64'
+          ? (i) => dv.getFloat64(i * 8, little)
+          : bpv === 1
+            ? (i) => dv.getUint8(i)
+            : bpv === 2
+              ? (i) => dv.getUint16(i * 2, little)
+              : (i) => dv.getUint32(i * 4, little);
+    for (let i = 0; i < n; i++) {
+      const dst = interleaved ? (i % spp) * pixels + Math.floor(i / spp) : i;
+      out[dst] = read(i);
+    }
   }
   if (h.floatPixels === 'none') maskAndSign(out, h);
   return out;
@@ -117,6 +125,16 @@ function maskAndSign(v: Float64Array, h: DicomImageHeader): void {
   const mod = 2 ** bs;
   const half = 2 ** (bs - 1);
   const signed = h.pixelRepresentation === 1;
+  if (h.bitsAllocated <= 16) {
+    // 32-bit integer arithmetic is exact here
+    const mask = mod - 1;
+    for (let i = 0; i < v.length; i++) {
+      let x = (v[i] >> shift) & mask;
+      if (signed && x >= half) x -= mod;
+      v[i] = x;
+    }
+    return;
+  }
   for (let i = 0; i < v.length; i++) {
     let x = Math.floor(v[i] / div) % mod;
     if (signed && x >= half) x -= mod;
