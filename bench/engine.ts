@@ -7,7 +7,7 @@
  * forward-only throughput of the 2-D ResNet generator at 256², the GFLOP/s of the main conv kernels
  * against this CPU's peak, and each kernel's share of one 64² step.
  *
- *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--no-torch]
+ *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--warmup K] [--no-torch]
  */
 import { register } from 'node:module';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -39,12 +39,14 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     threads: { type: 'string' },
     iters: { type: 'string' },
+    warmup: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
   },
 });
 const quick = Boolean(args.quick);
 const threads = Number(args.threads ?? os.availableParallelism());
 const iters = Number(args.iters ?? (quick ? 1 : 2));
+const warmup = Number(args.warmup ?? 1);
 
 const tf: typeof TF = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
@@ -67,12 +69,12 @@ interface CycleConfig {
 
 const ALL: CycleConfig[] = [
   { name: '2-D 64² ngf32 6 blocks', dims: 2, size: 64, ngf: 32, blocks: 6, ndf: 64 },
+  { name: '3-D 32³ ngf16 6 blocks', dims: 3, size: 32, ngf: 16, blocks: 6, ndf: 64 },
   { name: '2-D 128² ngf32 9 blocks', dims: 2, size: 128, ngf: 32, blocks: 9, ndf: 64 },
   { name: '2-D 128² ngf64 9 blocks', dims: 2, size: 128, ngf: 64, blocks: 9, ndf: 64 },
-  { name: '3-D 32³ ngf16 6 blocks', dims: 3, size: 32, ngf: 16, blocks: 6, ndf: 64 },
   { name: '3-D 64³ ngf16 6 blocks', dims: 3, size: 64, ngf: 16, blocks: 6, ndf: 64 },
 ];
-const CONFIGS = quick ? [ALL[0], ALL[3]] : ALL;
+const CONFIGS = quick ? ALL.slice(0, 2) : ALL;
 const FORWARD = quick ? [{ size: 256, ngf: 32, blocks: 9 }] : [{ size: 256, ngf: 32, blocks: 9 }, { size: 256, ngf: 64, blocks: 9 }];
 const PEAK_GFLOPS = 330; // this CPU, fp32, 2 cores, AVX-512 (docs/engine-notes)
 
@@ -119,7 +121,7 @@ function benchOurs(c: CycleConfig): OursResult {
   try {
     const p = trainer.plan(a);
     const plan = `${p.splitGenerators ? 'split G' : 'joint G'}${p.recompute ? ' + recompute' : ''}, est. ${(p.estimatedBytes / 1024 ** 3).toFixed(2)} GiB`;
-    trainer.step(a, b, 0); // warm-up: kernel set-up, filter caches, Adam slots
+    for (let i = 0; i < warmup; i++) trainer.step(a, b, -1 - i); // kernel set-up, filter caches, Adam slots
     const times: number[] = [];
     for (let i = 0; i < iters; i++) {
       const t0 = performance.now();
@@ -154,7 +156,7 @@ function torchPython(): string | undefined {
   return undefined;
 }
 
-function benchTorch(): TorchOut | string {
+function benchTorch(configs: CycleConfig[], forward: typeof FORWARD): TorchOut | string {
   if (args['no-torch']) return 'skipped (--no-torch)';
   const py = torchPython();
   if (py === undefined) return 'PyTorch is not installed (bash bench/ensure-torch.sh installs Debian python3-torch)';
@@ -166,10 +168,12 @@ function benchTorch(): TorchOut | string {
       String(threads),
       '--iters',
       String(iters),
+      '--warmup',
+      String(warmup),
       '--configs',
-      JSON.stringify(CONFIGS.map((c) => ({ dims: c.dims, size: c.size, ngf: c.ngf, blocks: c.blocks, ndf: c.ndf }))),
+      JSON.stringify(configs.map((c) => ({ dims: c.dims, size: c.size, ngf: c.ngf, blocks: c.blocks, ndf: c.ndf }))),
       '--forward-configs',
-      JSON.stringify(FORWARD.map((f) => ({ ...f, seconds: quick ? 2 : 5 }))),
+      JSON.stringify(forward.map((f) => ({ ...f, seconds: quick ? 2 : 5 }))),
     ],
     { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 3_600_000 },
   );
@@ -245,54 +249,83 @@ function benchKernel(k: KernelCase): number {
   return k.flops / s / 1e9;
 }
 
-async function kernelShares(c: CycleConfig): Promise<[string, number][]> {
+/**
+ * Wall time per top-level kernel over one iteration. The wasm backend runs kernels synchronously, so
+ * the time around engine.runKernelFunc is the kernel's time. A kernel that calls other kernels (ours
+ * compose XNNPACK ones) is charged with all of them; custom-gradient wrappers (instance norm, reflection
+ * pad) are transparent, so the kernels they run are listed under their own names.
+ */
+function kernelShares(c: CycleConfig): { shares: [string, number][]; stepMs: number } {
   const { trainer, dispose } = makeTrainer(c);
   const a = randomImage(c.dims, c.size, 1);
   const b = randomImage(c.dims, c.size, 2);
   trainer.step(a, b, 0);
-  const info = await tf.profile(() => {
+  type Params = { kernelName?: string };
+  const engine = tf.engine() as unknown as { runKernelFunc: (p: Params) => unknown };
+  const original = engine.runKernelFunc;
+  const totals = new Map<string, number>();
+  let depth = 0;
+  engine.runKernelFunc = function (this: unknown, p: Params) {
+    if (depth > 0 || p.kernelName === undefined) return original.call(this, p);
+    depth++;
+    const t0 = performance.now();
+    try {
+      return original.call(this, p);
+    } finally {
+      depth--;
+      totals.set(p.kernelName, (totals.get(p.kernelName) ?? 0) + performance.now() - t0);
+    }
+  };
+  const t0 = performance.now();
+  try {
     trainer.step(a, b, 1);
-    return [];
-  });
-  const byName = new Map<string, number>();
-  for (const k of info.kernels) {
-    const ms = await k.kernelTimeMs;
-    if (typeof ms === 'number') byName.set(k.name, (byName.get(k.name) ?? 0) + ms);
+  } finally {
+    engine.runKernelFunc = original;
   }
+  const stepMs = performance.now() - t0;
   tf.dispose([a, b]);
   dispose();
-  return [...byName].sort((x, y) => y[1] - x[1]);
+  return { shares: [...totals].sort((x, y) => y[1] - x[1]), stepMs };
 }
 
 // ---------------------------------------------------------------------------------------------
 const info = await initBackend('wasm', { threads });
 console.log(`voxshift engine bench — ${info.description}; ${os.cpus()[0]?.model ?? 'CPU'} ×${os.availableParallelism()}; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`timed iterations per configuration: ${iters} after 1 warm-up (median)${quick ? ' — quick run' : ''}\n`);
+console.log(`timed iterations per configuration: ${iters} after ${warmup} warm-up (median)${quick ? ' — quick run' : ''}\n`);
 
+// Ours and PyTorch one configuration after the other, so that a partial run still gives ratios.
 const ours = new Map<string, OursResult>();
+const torchSeconds = new Map<string, number>();
+let torchNote = '';
 for (const c of CONFIGS) {
-  process.stdout.write(`ours   ${c.name} … `);
+  process.stdout.write(`ours    ${c.name} … `);
   const r = benchOurs(c);
   ours.set(c.name, r);
   console.log(r.error ? `failed: ${r.error}` : `${fmt(r.seconds)} s/iter (${r.plan})`);
+  if (torchNote) continue;
+  process.stdout.write(`PyTorch ${c.name} … `);
+  const t = benchTorch([c], []);
+  if (typeof t === 'string') {
+    torchNote = t;
+    console.log(t);
+  } else {
+    torchSeconds.set(c.name, t.cyclegan[0].seconds);
+    console.log(`${fmt(t.cyclegan[0].seconds)} s/iter (torch ${t.torch}, ${t.threads} threads)`);
+  }
 }
 const forwardOurs = FORWARD.map((f) => {
   const rate = benchForward(f.size, f.ngf, f.blocks);
-  console.log(`ours   forward ResNet G ${f.size}² ngf${f.ngf} ${f.blocks} blocks … ${fmt(rate)} slices/s`);
+  console.log(`ours    forward ResNet G ${f.size}² ngf${f.ngf} ${f.blocks} blocks … ${fmt(rate)} slices/s`);
   return rate;
 });
-
-console.log(`\nPyTorch (${threads} threads) …`);
-const torch = benchTorch();
-const torchOk = typeof torch !== 'string';
-if (!torchOk) console.log(`PyTorch: ${torch}`);
-else console.log(`PyTorch ${torch.torch}, ${torch.threads} threads`);
+const torchForward = torchNote ? torchNote : benchTorch([], FORWARD);
+const forwardTorch = typeof torchForward === 'string' ? [] : torchForward.forward.map((f) => f.slicesPerSecond);
 
 console.log('\nCycleGAN iteration (2 G + 2 D, Adam, batch 1, 1 channel), seconds:');
 console.log(`${'configuration'.padEnd(26)}${'ours'.padStart(9)}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}  bar ≤ 1.5`);
-CONFIGS.forEach((c, i) => {
+CONFIGS.forEach((c) => {
   const o = ours.get(c.name);
-  const t = torchOk ? torch.cyclegan[i]?.seconds : undefined;
+  const t = torchSeconds.get(c.name);
   const ratio = o?.seconds !== undefined && t !== undefined ? o.seconds / t : undefined;
   const verdict = ratio === undefined ? '' : ratio <= 1.5 ? 'met' : 'NOT met';
   console.log(`${c.name.padEnd(26)}${fmt(o?.seconds).padStart(9)}${fmt(t).padStart(10)}${fmt(ratio).padStart(8)}  ${verdict}`);
@@ -300,7 +333,7 @@ CONFIGS.forEach((c, i) => {
 
 console.log('\nForward-only 2-D ResNet generator, batch 1, slices/s:');
 FORWARD.forEach((f, i) => {
-  const t = torchOk ? torch.forward[i]?.slicesPerSecond : undefined;
+  const t = forwardTorch[i] as number | undefined;
   const gflop = forwardFlops(describeResnetGenerator({ spatialDims: 2, ngf: f.ngf, blocks: f.blocks }), [f.size, f.size]) / 1e9;
   console.log(
     `${`${f.size}² ngf${f.ngf} ${f.blocks} blocks`.padEnd(26)} ours ${fmt(forwardOurs[i])} (${fmt(forwardOurs[i] * gflop, 1)} GFLOP/s)  PyTorch ${fmt(t)}  ours/PyTorch ${fmt(t === undefined ? undefined : forwardOurs[i] / t)}`,
@@ -314,9 +347,9 @@ for (const k of kernelCases()) {
 }
 
 for (const c of [CONFIGS[0], CONFIGS.find((x) => x.dims === 3) as CycleConfig]) {
-  const shares = await kernelShares(c);
-  const total = shares.reduce((s, [, ms]) => s + ms, 0);
-  console.log(`\nKernel shares of one ${c.name} iteration (tf.profile; composite kernels also list the kernels they call, so shares can overlap):`);
-  for (const [name, ms] of shares.slice(0, 14)) console.log(`  ${name.padEnd(28)}${fmt(ms, 0).padStart(8)} ms ${fmt((100 * ms) / total, 1).padStart(6)}%`);
+  const { shares, stepMs } = kernelShares(c);
+  const inKernels = shares.reduce((s, [, ms]) => s + ms, 0);
+  console.log(`\nKernel shares of one ${c.name} iteration (${fmt(stepMs / 1000)} s; ${fmt((100 * inKernels) / stepMs, 0)}% of it inside kernels):`);
+  for (const [name, ms] of shares.slice(0, 16)) console.log(`  ${name.padEnd(28)}${fmt(ms, 0).padStart(8)} ms ${fmt((100 * ms) / stepMs, 1).padStart(6)}%`);
 }
 process.exit(0);
