@@ -19,8 +19,11 @@ export const TS_EXPLICIT_LE = '1.2.840.10008.1.2.1';
 export const TS_EXPLICIT_BE = '1.2.840.10008.1.2.2';
 export const TS_DEFLATED = '1.2.840.10008.1.2.1.99';
 
-/** Largest file we gunzip or inflate (bytes): a guard against decompression bombs. */
+/** Largest dataset we inflate (bytes): a guard against decompression bombs. */
 export const MAX_INFLATED_BYTES = 2 ** 31 - 1;
+/** Largest gzip-compressed DICOM file we gunzip, and its largest ratio above 64 MiB. */
+export const MAX_GUNZIP_BYTES = 2 ** 30;
+export const MAX_GUNZIP_RATIO = 200;
 
 export interface ParsedDicom {
   dataSet: DataSet;
@@ -128,6 +131,11 @@ export function parseDicomBytes(input: Uint8Array, file: string, options: ParseO
   let bytes = input;
   let gzipped = false;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    // ISIZE (the last 4 bytes) is the uncompressed size modulo 2^32: refuse bombs before inflating.
+    const isize = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : 0;
+    if (isize > MAX_GUNZIP_BYTES || (isize > 2 ** 26 && isize > MAX_GUNZIP_RATIO * bytes.length)) {
+      throw new VoxshiftError('SIZE_LIMIT', `gzip file claims ${isize} uncompressed bytes from ${bytes.length} (limit ${MAX_GUNZIP_BYTES} bytes, ratio ${MAX_GUNZIP_RATIO})`, { file });
+    }
     try {
       bytes = gunzipSync(bytes);
     } catch (e) {
