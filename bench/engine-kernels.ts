@@ -1,7 +1,8 @@
 /**
  * Micro-benchmark of the 2-D convolution kernels on the wasm backend: GFLOP/s of the forward Conv2D
- * (XNNPACK), Conv2DBackpropInput (voxshift vs stock) and Conv2DBackpropFilter (voxshift's two ways
- * and the cost rule's pick; the stock wasm backend has none) for CycleGAN layer shapes (64², ngf 32).
+ * (XNNPACK), Conv2DBackpropInput (voxshift vs stock) and Conv2DBackpropFilter (voxshift's three ways
+ * — 'conv-swapped' falls back to im2col where it does not apply — and the cost rule's pick; the stock
+ * wasm backend has none) for CycleGAN layer shapes (64², ngf 32).
  *
  *   npx tsx bench/engine-kernels.ts [--threads 1,2] [--min-time 0.4]
  *
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
         'dx stock'.padStart(9) +
         'dW conv'.padStart(9) +
         'dW im2col'.padStart(10) +
+        'dW swap'.padStart(9) +
         '  dW rule',
     );
     for (const layer of LAYERS) {
@@ -109,8 +111,8 @@ async function main(): Promise<void> {
         time(() => run('Conv2DBackpropInput', { dy, filter: f }, dxAttrs)),
       );
       const dwAttrs = { ...base, filterShape: layer.f } as NamedAttrMap;
-      const dw: Record<FilterGradMethod, number> = { conv: 0, im2col: 0 };
-      for (const method of ['conv', 'im2col'] as FilterGradMethod[]) {
+      const dw: Record<FilterGradMethod, number> = { conv: 0, im2col: 0, 'conv-swapped': 0 };
+      for (const method of ['conv', 'im2col', 'conv-swapped'] as FilterGradMethod[]) {
         setFilterGradMethod(method);
         dw[method] = time(() => run('Conv2DBackpropFilter', { x, dy }, dwAttrs));
       }
@@ -122,6 +124,7 @@ async function main(): Promise<void> {
           gflops(flops, dxStock).padStart(9) +
           gflops(flops, dw.conv).padStart(9) +
           gflops(flops, dw.im2col).padStart(10) +
+          gflops(flops, dw['conv-swapped']).padStart(9) +
           `  ${chooseFilterGradMethod(convInfo)}`,
       );
       tf.dispose([x, f, dy]);

@@ -17,7 +17,7 @@ import { registerGradientFixes } from './kernels/op-gradient-fixes.ts';
 export type BackendKind = 'auto' | 'gpu' | 'cpu' | 'wasm';
 
 export interface InitBackendOptions {
-  /** WebAssembly threads (default: os.availableParallelism(), at most 8). Ignored by native backends. */
+  /** WebAssembly threads (default: the cores this process may use, at most 8). Ignored by native backends. */
   threads?: number;
   /** Where to say which backend was chosen (default: silent). */
   log?: (msg: string) => void;
@@ -187,7 +187,7 @@ async function startCpu(): Promise<BackendInfo> {
 }
 
 async function startWasm(requested: number | undefined, log: (msg: string) => void): Promise<BackendInfo> {
-  const wanted = Math.min(requested ?? os.availableParallelism(), MAX_WASM_THREADS);
+  const wanted = Math.min(requested ?? defaultThreads(), MAX_WASM_THREADS);
   if (state.wasm !== undefined && wasmBackendIfStarted() !== undefined) {
     if (requested !== undefined && wanted !== state.wasm.requestedThreads) {
       log(
@@ -302,6 +302,18 @@ function wasmBackendIfStarted(): WasmBackendInternals | undefined {
   // findBackend only returns a backend that has already been initialised.
   const backend = tf.engine().registry['wasm'] as unknown;
   return backend === undefined ? undefined : (backend as WasmBackendInternals);
+}
+
+/** Cores this process may use: CPU affinity, and a cgroup v2 CPU quota when one is set (containers). */
+export function defaultThreads(): number {
+  let cores = os.availableParallelism();
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    if (quota !== 'max' && Number(period) > 0) cores = Math.min(cores, Math.max(1, Math.ceil(Number(quota) / Number(period))));
+  } catch {
+    // No cgroup v2 quota (or not Linux): affinity is all there is.
+  }
+  return cores;
 }
 
 function threadPatchApplied(bundle: string): boolean {

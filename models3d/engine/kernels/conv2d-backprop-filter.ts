@@ -6,6 +6,8 @@
  *               ([OH,OW,N,CO]) dilated by the stride. Good for few input channels / stride 2.
  * B ('im2col'): the patch matrix P[(r,c,i), (n,y,x)] is built on the heap (row copies), then one
  *               BatchMatMul P·dy[(n,y,x), o] with no transpose flag. Good for many input channels.
+ * A' ('conv-swapped'): way A with x as the filter and dy as the input, for stride 1 and few output
+ *               channels (a generator's output layer), where a product over CO would be 1 wide.
  */
 import {
   backend_util,
@@ -18,7 +20,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocF32, assertNhwc, callWasmKernel, f32Offset, heapF32, release, transposeWasm, viewAs } from './conv2d-util.ts';
 
-export type FilterGradMethod = 'conv' | 'im2col';
+export type FilterGradMethod = 'conv' | 'im2col' | 'conv-swapped';
 
 /** Largest patch matrix way B may allocate (bytes); above it way A is used. */
 const MAX_IM2COL_BYTES = 256 * 1024 * 1024;
@@ -30,16 +32,23 @@ export function setFilterGradMethod(method: FilterGradMethod | undefined): void 
   forcedMethod = method;
 }
 
+/** Below this many output channels a GEMM over CO wastes most of XNNPACK's tile. */
+const FEW_OUTPUT_CHANNELS = 8;
+
 /**
  * The cost rule. Way A hands XNNPACK a convolution whose "filter" (dy) is new on every call, so it
  * re-packs it and rebuilds an indirection buffer of (CI·fh·fw)×(N·OH·OW) pointers each time: cheap
- * only when the input channels are few (the first layer of a generator or discriminator). Way B's
- * copy is a plain memmove per row and its matmul runs near XNNPACK's GEMM speed, so it is used
- * otherwise, unless its patch matrix would be too large for the heap.
+ * only when the input channels are few (the first layer of a generator or discriminator). With few
+ * output channels (the output layer) the swapped form makes the product CI wide. Way B's copy is a
+ * plain memmove per row and its matmul runs near XNNPACK's GEMM speed, so it is used otherwise,
+ * unless its patch matrix would be too large for the heap.
  */
 export function chooseFilterGradMethod(convInfo: backend_util.Conv2DInfo): FilterGradMethod {
   if (forcedMethod !== undefined) return forcedMethod;
-  const { filterHeight: fh, filterWidth: fw, inChannels: ci, batchSize: n, outHeight: oh, outWidth: ow } = convInfo;
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co, batchSize: n, outHeight: oh, outWidth: ow } = convInfo;
+  if (co < FEW_OUTPUT_CHANNELS && ci >= FEW_OUTPUT_CHANNELS && convInfo.strideHeight === 1 && convInfo.strideWidth === 1) {
+    return 'conv-swapped';
+  }
   const patchBytes = 4 * fh * fw * ci * n * oh * ow;
   if (patchBytes > MAX_IM2COL_BYTES) return 'conv';
   return ci <= 4 ? 'conv' : 'im2col';
@@ -63,7 +72,55 @@ export function conv2dBackpropFilterWasm(backend: BackendWasm, x: TensorInfo, dy
         `[${convInfo.batchSize},${convInfo.outHeight},${convInfo.outWidth},${convInfo.outChannels}]`,
     );
   }
-  return chooseFilterGradMethod(convInfo) === 'im2col' ? byIm2col(backend, x, dy, convInfo) : byConv(backend, x, dy, convInfo);
+  const method = chooseFilterGradMethod(convInfo);
+  if (method === 'conv-swapped') {
+    const swapped = convInfo.strideHeight === 1 && convInfo.strideWidth === 1 ? byConvSwapped(backend, x, dy, convInfo) : undefined;
+    if (swapped !== undefined) return swapped;
+  }
+  return method === 'conv' ? byConv(backend, x, dy, convInfo) : byIm2col(backend, x, dy, convInfo);
+}
+
+/**
+ * Way A with the roles of x and dy exchanged, for stride 1 and few output channels (a generator's
+ * output layer): dy ([CO, OH, OW, N], zero-padded) is the input and x ([H, W, N, CI]) the filter, so
+ * XNNPACK's product is CI wide instead of CO: out[o, fh−1−r, fw−1−c, i] = dW[r, c, i, o].
+ * Returns undefined where the padding this needs would be negative.
+ */
+function byConvSwapped(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
+  const { filterHeight: fh, filterWidth: fw, inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, inChannels: ci, outChannels: co } = info;
+  const { top: pt, left: pl } = info.padInfo;
+  const pad: backend_util.ExplicitPadding = [
+    [0, 0],
+    [fh - 1 - pt, h - oh + pt],
+    [fw - 1 - pl, w - ow + pl],
+    [0, 0],
+  ];
+  if (pad.some(([a, b]) => a < 0 || b < 0)) return undefined;
+  const held: TensorInfo[] = [];
+  try {
+    const input = transposeWasm(backend, dy, [3, 1, 2, 0]); // [CO, OH, OW, N]
+    held.push(input);
+    const filter = transposeWasm(backend, x, [1, 2, 0, 3]); // [H, W, N, CI]
+    held.push(filter);
+    const out = callWasmKernel('Conv2D', backend, { x: input, filter }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1] });
+    held.push(out); // [CO, fh, fw, CI], flipped
+    const dw = allocF32(backend, [fh, fw, ci, co]);
+    const heap = heapF32(backend);
+    const src = f32Offset(backend, out.dataId);
+    const dst = f32Offset(backend, dw.dataId);
+    for (let o = 0; o < co; o++) {
+      for (let r = 0; r < fh; r++) {
+        for (let c = 0; c < fw; c++) {
+          const s = src + ((o * fh + (fh - 1 - r)) * fw + (fw - 1 - c)) * ci;
+          const d = dst + (r * fw + c) * ci * co + o;
+          for (let i = 0; i < ci; i++) heap[d + i * co] = heap[s + i];
+        }
+      }
+    }
+    return dw;
+  } finally {
+    release(backend, ...held);
+  }
 }
 
 function byConv(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {

@@ -81,6 +81,7 @@ const CASES: Case[] = [
   { name: '3×3 33→34 stride 2 same', x: [1, 9, 8, 33], f: [3, 3, 33, 34], stride: 2, pad: 'same' },
   { name: '1×1 5→3 stride 2 valid (phases without taps)', x: [1, 7, 6, 5], f: [1, 1, 5, 3], stride: 2, pad: 'valid' },
   { name: '3×3 2→3 stride 1 explicit asymmetric', x: [1, 6, 7, 2], f: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
+  { name: '7×7 9→1 valid (generator output layer)', x: [1, 12, 10, 9], f: [7, 7, 9, 1], stride: 1, pad: 'valid' },
   { name: '5×5 2→2 stride 1 numeric pad 2', x: [2, 7, 6, 2], f: [5, 5, 2, 2], stride: 1, pad: 2 },
 ];
 
@@ -93,7 +94,7 @@ describe('2-D convolution kernels on wasm against the pure-JS reference', () => 
     setFilterGradMethod(undefined);
   });
 
-  for (const method of ['conv', 'im2col'] as FilterGradMethod[]) {
+  for (const method of ['conv', 'im2col', 'conv-swapped'] as FilterGradMethod[]) {
     describe(`filter gradient by ${method}`, () => {
       CASES.forEach((c, k) => {
         it(c.name, () => {
