@@ -1,0 +1,209 @@
+/**
+ * A small complex FFT over Float64Arrays for k-space artefacts (motion, ghosting, spikes): iterative
+ * radix-2 for powers of two, Bluestein's chirp-z (through a power-of-two convolution) for any other
+ * length, so volume sizes like 24 or 181 need no padding. Plans (twiddles, chirps) are cached per
+ * length. The inverse divides by n, so inverse(forward(x)) = x.
+ */
+import { VoxshiftError } from '../volumes/errors.ts';
+
+interface Radix2Plan {
+  kind: 'radix2';
+  n: number;
+  rev: Uint32Array;
+  cos: Float64Array;
+  sin: Float64Array;
+}
+
+interface BluesteinPlan {
+  kind: 'bluestein';
+  n: number;
+  m: number;
+  inner: Radix2Plan;
+  /** Chirp exp(−iπk²/n). */
+  cr: Float64Array;
+  ci: Float64Array;
+  /** FFT of the conjugate chirp filter, length m. */
+  br: Float64Array;
+  bi: Float64Array;
+  ar: Float64Array;
+  ai: Float64Array;
+}
+
+type Plan = Radix2Plan | BluesteinPlan;
+
+const plans = new Map<number, Plan>();
+
+function radix2Plan(n: number): Radix2Plan {
+  const bits = Math.round(Math.log2(n));
+  const rev = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let b = 0; b < bits; b++) r |= ((i >>> b) & 1) << (bits - 1 - b);
+    rev[i] = r;
+  }
+  const cos = new Float64Array(n / 2);
+  const sin = new Float64Array(n / 2);
+  for (let i = 0; i < n / 2; i++) {
+    cos[i] = Math.cos((2 * Math.PI * i) / n);
+    sin[i] = -Math.sin((2 * Math.PI * i) / n);
+  }
+  return { kind: 'radix2', n, rev, cos, sin };
+}
+
+function radix2(p: Radix2Plan, re: Float64Array, im: Float64Array): void {
+  const n = p.n;
+  for (let i = 0; i < n; i++) {
+    const j = p.rev[i];
+    if (j > i) {
+      let t = re[i];
+      re[i] = re[j];
+      re[j] = t;
+      t = im[i];
+      im[i] = im[j];
+      im[j] = t;
+    }
+  }
+  for (let size = 2; size <= n; size *= 2) {
+    const half = size / 2;
+    const step = n / size;
+    for (let start = 0; start < n; start += size) {
+      for (let k = 0; k < half; k++) {
+        const wr = p.cos[k * step];
+        const wi = p.sin[k * step];
+        const a = start + k;
+        const b = a + half;
+        const xr = re[b] * wr - im[b] * wi;
+        const xi = re[b] * wi + im[b] * wr;
+        re[b] = re[a] - xr;
+        im[b] = im[a] - xi;
+        re[a] += xr;
+        im[a] += xi;
+      }
+    }
+  }
+}
+
+function planFor(n: number): Plan {
+  let p = plans.get(n);
+  if (p) return p;
+  if ((n & (n - 1)) === 0) {
+    p = radix2Plan(n);
+  } else {
+    let m = 1;
+    while (m < 2 * n - 1) m *= 2;
+    const inner = radix2Plan(m);
+    const cr = new Float64Array(n);
+    const ci = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      // k² mod 2n keeps the angle exact for large k.
+      const a = (Math.PI * ((k * k) % (2 * n))) / n;
+      cr[k] = Math.cos(a);
+      ci[k] = -Math.sin(a);
+    }
+    const br = new Float64Array(m);
+    const bi = new Float64Array(m);
+    br[0] = cr[0];
+    bi[0] = -ci[0];
+    for (let k = 1; k < n; k++) {
+      br[k] = br[m - k] = cr[k];
+      bi[k] = bi[m - k] = -ci[k];
+    }
+    radix2(inner, br, bi);
+    p = { kind: 'bluestein', n, m, inner, cr, ci, br, bi, ar: new Float64Array(m), ai: new Float64Array(m) };
+  }
+  plans.set(n, p);
+  return p;
+}
+
+function forward(p: Plan, re: Float64Array, im: Float64Array): void {
+  if (p.kind === 'radix2') {
+    radix2(p, re, im);
+    return;
+  }
+  const { n, m, cr, ci, br, bi, ar, ai, inner } = p;
+  ar.fill(0);
+  ai.fill(0);
+  for (let k = 0; k < n; k++) {
+    ar[k] = re[k] * cr[k] - im[k] * ci[k];
+    ai[k] = re[k] * ci[k] + im[k] * cr[k];
+  }
+  radix2(inner, ar, ai);
+  for (let k = 0; k < m; k++) {
+    const r = ar[k] * br[k] - ai[k] * bi[k];
+    const i = ar[k] * bi[k] + ai[k] * br[k];
+    // Conjugate so the next forward transform acts as an inverse.
+    ar[k] = r;
+    ai[k] = -i;
+  }
+  radix2(inner, ar, ai);
+  for (let k = 0; k < n; k++) {
+    const r = ar[k] / m;
+    const i = -ai[k] / m;
+    re[k] = r * cr[k] - i * ci[k];
+    im[k] = r * ci[k] + i * cr[k];
+  }
+}
+
+/** In-place 1-D DFT of (re, im), any length >= 1: X_k = Σ x_j e^(∓2πijk/n) (inverse divided by n). */
+export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
+  const n = re.length;
+  if (im.length !== n || n < 1) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `fft needs real and imaginary arrays of the same positive length, got ${n} and ${im.length}`, {
+      param: 'im',
+    });
+  }
+  if (n === 1) return;
+  const p = planFor(n);
+  if (!inverse) {
+    forward(p, re, im);
+    return;
+  }
+  for (let k = 0; k < n; k++) im[k] = -im[k];
+  forward(p, re, im);
+  for (let k = 0; k < n; k++) {
+    re[k] /= n;
+    im[k] = -im[k] / n;
+  }
+}
+
+/**
+ * In-place 3-D DFT of an x-fastest complex volume of `shape`. Along y and z, slabs of lines are
+ * transposed into a contiguous buffer first, so every 1-D transform reads sequential memory.
+ */
+export function fft3d(re: Float64Array, im: Float64Array, shape: readonly number[], inverse = false): void {
+  const [nx, ny, nz] = shape;
+  const total = nx * ny * nz;
+  if (re.length !== total || im.length !== total) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `fft3d arrays must hold ${total} values`, { param: 're' });
+  }
+  for (let axis = 0; axis < 3; axis++) {
+    const n = shape[axis];
+    if (n === 1) continue;
+    const inner = axis === 0 ? 1 : axis === 1 ? nx : nx * ny;
+    const outer = total / (n * inner);
+    if (inner === 1) {
+      for (let r = 0; r < outer; r++) fft(re.subarray(r * n, (r + 1) * n), im.subarray(r * n, (r + 1) * n), inverse);
+      continue;
+    }
+    const br = new Float64Array(n * inner);
+    const bi = new Float64Array(n * inner);
+    for (let r = 0; r < outer; r++) {
+      const base = r * n * inner;
+      for (let t = 0; t < n; t++) {
+        const row = base + t * inner;
+        for (let q = 0; q < inner; q++) {
+          br[q * n + t] = re[row + q];
+          bi[q * n + t] = im[row + q];
+        }
+      }
+      for (let q = 0; q < inner; q++) fft(br.subarray(q * n, (q + 1) * n), bi.subarray(q * n, (q + 1) * n), inverse);
+      for (let t = 0; t < n; t++) {
+        const row = base + t * inner;
+        for (let q = 0; q < inner; q++) {
+          re[row + q] = br[q * n + t];
+          im[row + q] = bi[q * n + t];
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Rician noise, the noise of MR magnitude images: y = √((x + σ·n₁)² + (σ·n₂)²) with n₁, n₂ ~ N(0, 1)
+ * and σ = `std` × the image's standard deviation. Seeded like Noise. Label maps are untouched.
+ */
+import { deriveVolume } from '../../volumes/volume.ts';
+import { nextSeed, uniform } from '../../volumes/random.ts';
+import { OptionReader } from '../options.ts';
+import type { Range } from '../options.ts';
+import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import type { DeterministicTransform, Transform } from '../transform.ts';
+import { floatCopy, gaussianFill, meanStd, volumeRng } from './common.ts';
+
+export function RicianNoise(params: { std: number; seed: number }, where = 'RicianNoise'): DeterministicTransform {
+  const r = new OptionReader(where, params, ['std', 'seed']);
+  const std = r.number('std', undefined, 0);
+  const seed = r.seed('seed');
+  return defineTwin('RicianNoise', { std, seed }, (subject) =>
+    mapVolumes(subject, 'intensity', (v, key) => {
+      const d = floatCopy(v);
+      const sigma = std * meanStd(d).std;
+      const g = new Float32Array(2 * d.length);
+      gaussianFill(volumeRng(seed, key), g);
+      for (let i = 0; i < d.length; i++) d[i] = Math.hypot(d[i] + sigma * g[2 * i], sigma * g[2 * i + 1]);
+      return deriveVolume(v, { data: d });
+    }),
+  );
+}
+
+export function RandomRicianNoise(options: { std?: Range; p?: number } = {}, where = 'RandomRicianNoise'): Transform {
+  const r = new OptionReader(where, options, ['std', 'p']);
+  const std = r.range('std', [0, 0.1], 0);
+  return defineRandom('RandomRicianNoise', r.prob('p', 1), (_s, rng) => RicianNoise({ std: uniform(rng, ...std), seed: nextSeed(rng) }));
+}
