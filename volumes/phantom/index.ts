@@ -8,6 +8,10 @@
  * ```ts
  * const { labels, ct, t1, t2, params } = generatePhantom({ region: 'head', seed: 7 });
  * const again = regeneratePhantom(t1.history[0]); // bit-identical
+ * const siteB = applyScannerEffects(t1, randomSiteEffects(3), 99); // another scanner, same subject
+ * for (const s of generateCohort({ region: 'head', subjects: 10, seed: 1, sites: { a: {}, b: { gamma: 0.8, scale: 2 } } })) {
+ *   // s.site, s.subjectId, s.labels, s.ct, s.t1, s.t2 — one subject in memory at a time
+ * }
  * ```
  *
  * ## Tissues (label ids are stable; see `TISSUES` for all defaults)
