@@ -416,12 +416,13 @@ export async function readDicomSeries(input: string, options: ReadDicomOptions =
     spacing,
     origin: layout.origin,
     direction: layout.direction,
-    kind: 'intensity',
+    // a DICOM SEG holds segment masks: labels, resampled with nearest neighbour downstream
+    kind: h0.modality === 'SEG' ? 'label' : 'intensity',
     modality: modalityOf(h0.modality),
     meta: {
       source: input,
       format: 'dicom',
-      units: unitsOf(h0),
+      units: h0.modality === 'SEG' ? 'label' : unitsOf(h0),
       warnings,
       description: h0.seriesDescription || undefined,
       dicom: dicomTags,

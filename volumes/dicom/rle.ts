@@ -36,6 +36,7 @@ export function decodeRle(src: Uint8Array, spec: FrameSpec): DecodedFrame {
   if (src.length < 64) throw new VoxshiftError('CODEC_FAILED', `RLE frame of ${src.length} bytes has no 64-byte header`);
   const dv = new DataView(src.buffer, src.byteOffset, src.length);
   const segments = dv.getUint32(0, true);
+  if (spec.bitsAllocated === 1) return decodeRleBits(src, spec);
   const bytesPerSample = Math.ceil(spec.bitsAllocated / 8);
   const expected = bytesPerSample * spec.samplesPerPixel;
   if (segments !== expected || segments > 15) {
@@ -64,4 +65,20 @@ export function decodeRle(src: Uint8Array, spec: FrameSpec): DecodedFrame {
     }
   }
   return { samples, width: spec.columns, height: spec.rows, components: spec.samplesPerPixel, signed: false, planar: true };
+}
+
+/** BitsAllocated 1 (DICOM SEG): one segment of bit-packed bytes, least significant bit first. */
+function decodeRleBits(src: Uint8Array, spec: FrameSpec): DecodedFrame {
+  const dv = new DataView(src.buffer, src.byteOffset, src.length);
+  if (dv.getUint32(0, true) !== 1 || spec.samplesPerPixel !== 1) {
+    throw new VoxshiftError('CODEC_FAILED', `RLE header has ${dv.getUint32(0, true)} segments, expected 1 for 1-bit pixels`);
+  }
+  const start = dv.getUint32(4, true);
+  if (start < 64 || start > src.length) throw new VoxshiftError('CODEC_FAILED', `RLE segment offset ${start} is outside the ${src.length}-byte frame`);
+  const pixels = spec.rows * spec.columns;
+  const packed = new Uint8Array(Math.ceil(pixels / 8));
+  decodeSegment(src, start, src.length, packed);
+  const samples = new Uint8Array(pixels);
+  for (let i = 0; i < pixels; i++) samples[i] = (packed[i >> 3] >> (i & 7)) & 1;
+  return { samples, width: spec.columns, height: spec.rows, components: 1, signed: false, planar: true };
 }

@@ -160,3 +160,28 @@ describe.skipIf(!hasSharedData())('lossless transfer syntaxes decode to identica
     });
   }
 });
+
+describe.skipIf(!hasSharedData())('DICOM SEG (1-bit frames)', () => {
+  it('native, RLE and non-byte-aligned 1-bit SEGs read as label volumes with the same masks', async () => {
+    const seg = (f: string): Promise<Awaited<ReturnType<typeof readDicomSeries>>> => readDicomSeries(sharedPath('dicom', 'seg_objects', f));
+    const native = await seg('liver.dcm');
+    expect([...native.shape]).toEqual([512, 512, 3]);
+    expect(native.kind).toBe('label');
+    expect(native.meta.units).toBe('label');
+    expect(native.modality).toBe('SEG');
+    expect([...native.origin]).toEqual([-235.2, -226.8, -128.69]);
+    expect(native.spacing[2]).toBeCloseTo(1, 9);
+    // pydicom: per-frame sums 36233, 35645, 35220
+    const n = 512 * 512;
+    const sums = [0, 1, 2].map((k) => native.data.subarray(k * n, (k + 1) * n).reduce((a, b) => a + b, 0));
+    expect(sums).toEqual([36233, 35645, 35220]);
+    const rle = await seg('liver_rle.dcm');
+    expect(Buffer.from(rle.data.buffer).equals(Buffer.from(native.data.buffer))).toBe(true);
+    const odd = await seg('liver_nonbyte_aligned.dcm');
+    expect([...odd.shape]).toEqual([510, 510, 3]);
+    expect(odd.data.reduce((a, b) => a + b, 0)).toBe(107098);
+    // Deflated Image Frame Compression (1.2.840.10008.1.2.8.1) is not supported: a clear error
+    const e = await seg('liver_deflate.dcm').catch((err: unknown) => err);
+    expect(isVoxshiftError(e, 'UNSUPPORTED_TRANSFER_SYNTAX')).toBe(true);
+  });
+});
