@@ -7,10 +7,12 @@
  * forward-only throughput of the 2-D ResNet generator at 256², the GFLOP/s of the main conv kernels
  * against this CPU's peak, and each kernel's share of one 64² step.
  *
- *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--warmup K] [--no-torch]
+ *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--warmup K] [--no-torch] [--check-only]
  */
 import { register } from 'node:module';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type * as TF from '@tensorflow/tfjs-core';
@@ -41,6 +43,7 @@ const { values: args } = parseArgs({
     iters: { type: 'string' },
     warmup: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
+    'check-only': { type: 'boolean', default: false },
   },
 });
 const quick = Boolean(args.quick);
@@ -142,6 +145,7 @@ interface TorchOut {
   threads: number;
   cyclegan: { size: number; dims: number; ngf: number; seconds: number }[];
   forward: { size: number; ngf: number; slicesPerSecond: number }[];
+  check?: { dims: number; kind: string; maxAbsDiff: number; maxAbs: number }[];
 }
 
 function torchPython(): string | undefined {
@@ -156,7 +160,43 @@ function torchPython(): string | undefined {
   return undefined;
 }
 
-function benchTorch(configs: CycleConfig[], forward: typeof FORWARD): TorchOut | string {
+/**
+ * Small versions of the benchmarked networks (2-D and 3-D generator and discriminator) with our
+ * weights, an input and our output, for engine_torch.py --check: proves both sides run the same nets.
+ */
+function exportForCheck(): string {
+  const cases: unknown[] = [];
+  tf.tidy(() => {
+    for (const dims of [2, 3] as const) {
+      const gConfig = { spatialDims: dims, ngf: 4, blocks: 2 };
+      const dConfig = { spatialDims: dims, ndf: 4, layers: 3 };
+      for (const [kind, spec, n] of [
+        ['generator', describeResnetGenerator(gConfig), dims === 2 ? 16 : 8],
+        ['discriminator', describePatchDiscriminator(dConfig), dims === 2 ? 32 : 24],
+      ] as const) {
+        const net = buildNetwork(spec, createRng(dims));
+        // Weights ×10 so that an architectural difference cannot hide under N(0, 0.02) weights.
+        for (const v of net.variables()) v.assign(tf.mul(v, 10));
+        const x = randomImage(dims, n, 7);
+        const y = net.apply(x);
+        cases.push({
+          dims,
+          kind,
+          config: kind === 'generator' ? gConfig : dConfig,
+          params: net.variables().map((v) => ({ shape: v.shape, data: Array.from(v.dataSync()) })),
+          x: { shape: x.shape, data: Array.from(x.dataSync()) },
+          y: { shape: y.shape, data: Array.from(y.dataSync()) },
+        });
+        net.dispose();
+      }
+    }
+  });
+  const file = join(mkdtempSync(join(os.tmpdir(), 'voxshift-bench-')), 'nets.json');
+  writeFileSync(file, JSON.stringify(cases));
+  return file;
+}
+
+function benchTorch(configs: CycleConfig[], forward: typeof FORWARD, check?: string): TorchOut | string {
   if (args['no-torch']) return 'skipped (--no-torch)';
   const py = torchPython();
   if (py === undefined) return 'PyTorch is not installed (bash bench/ensure-torch.sh installs Debian python3-torch)';
@@ -174,6 +214,7 @@ function benchTorch(configs: CycleConfig[], forward: typeof FORWARD): TorchOut |
       JSON.stringify(configs.map((c) => ({ dims: c.dims, size: c.size, ngf: c.ngf, blocks: c.blocks, ndf: c.ndf }))),
       '--forward-configs',
       JSON.stringify(forward.map((f) => ({ ...f, seconds: quick ? 2 : 5 }))),
+      ...(check === undefined ? [] : ['--check', check]),
     ],
     { encoding: 'utf8', maxBuffer: 1 << 24, timeout: 3_600_000 },
   );
@@ -293,10 +334,23 @@ const info = await initBackend('wasm', { threads });
 console.log(`voxshift engine bench — ${info.description}; ${os.cpus()[0]?.model ?? 'CPU'} ×${os.availableParallelism()}; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`timed iterations per configuration: ${iters} after ${warmup} warm-up (median)${quick ? ' — quick run' : ''}\n`);
 
+// First: the PyTorch networks must compute what ours compute, given the same weights.
+let torchNote = '';
+{
+  const t = benchTorch([], [], exportForCheck());
+  if (typeof t === 'string') torchNote = t;
+  else {
+    for (const r of t.check ?? []) {
+      console.log(`same nets: ${r.dims}-D ${r.kind} — PyTorch output vs ours, max |diff| ${r.maxAbsDiff.toExponential(1)} (max |y| ${fmt(r.maxAbs)})`);
+      if (!(r.maxAbsDiff <= 1e-3 * Math.max(1, r.maxAbs))) torchNote = `PyTorch ${r.dims}-D ${r.kind} differs from ours: not compared`;
+    }
+    console.log('');
+  }
+}
+if (args['check-only']) process.exit(torchNote ? 1 : 0);
 // Ours and PyTorch one configuration after the other, so that a partial run still gives ratios.
 const ours = new Map<string, OursResult>();
 const torchSeconds = new Map<string, number>();
-let torchNote = '';
 for (const c of CONFIGS) {
   process.stdout.write(`ours    ${c.name} … `);
   const r = benchOurs(c);

@@ -4,7 +4,7 @@
 padding, ConvTranspose with output_padding=1), the same iteration (G_AB and G_BA jointly on LSGAN +
 cycle L1 (λ=10) + identity L1 (0.5·λ), then D_A and D_B, Adam lr 2e-4 β1 0.5), batch 1, 1 channel.
 
-Usage: engine_torch.py --threads N --configs JSON [--iters K] [--forward-configs JSON]
+Usage: engine_torch.py --threads N --configs JSON [--iters K] [--warmup K] [--forward-configs JSON] [--check FILE]
 Prints one JSON object: {"torch": version, "threads": N, "cyclegan": [...], "forward": [...]}.
 """
 import argparse
@@ -137,6 +137,38 @@ def forward_throughput(cfg, seconds_budget):
     return {**cfg, "slicesPerSecond": n / el}
 
 
+def check_same_outputs(path):
+    """Loads networks exported by bench/engine.ts (our weights, input and output) into the PyTorch nets and
+    reports the largest output difference: the two sides must be the same architecture."""
+    results = []
+    for case in json.load(open(path)):
+        dims, c = case["dims"], case["config"]
+        if case["kind"] == "generator":
+            net = resnet_generator(dims, c["ngf"], c["blocks"])
+        else:
+            net = patch_discriminator(dims, c["ndf"], c["layers"])
+        params = list(net.parameters())
+        if len(params) != len(case["params"]):
+            raise SystemExit(f"{case['kind']} {dims}-D: {len(params)} PyTorch parameters, {len(case['params'])} ours")
+        # ours: conv [...k, in, out], convT [...k, out, in]; PyTorch: conv [out, in, ...k], convT [in, out, ...k]
+        perm = (dims + 1, dims) + tuple(range(dims))
+        with torch.no_grad():
+            for p, q in zip(params, case["params"]):
+                t = torch.tensor(q["data"], dtype=torch.float32).reshape(q["shape"])
+                if t.dim() > 1:
+                    t = t.permute(*perm)
+                if p.shape != t.shape:
+                    raise SystemExit(f"{case['kind']} {dims}-D: parameter shape {tuple(p.shape)} vs ours {tuple(t.shape)}")
+                p.copy_(t)
+            x = torch.tensor(case["x"]["data"]).reshape(case["x"]["shape"]).permute(0, dims + 1, *range(1, dims + 1))
+            y = net(x).permute(0, *range(2, dims + 2), 1).reshape(-1)
+        ref = torch.tensor(case["y"]["data"])
+        if y.shape != ref.shape:
+            raise SystemExit(f"{case['kind']} {dims}-D: output has {y.numel()} values, ours {ref.numel()}")
+        results.append({"dims": dims, "kind": case["kind"], "maxAbsDiff": float((y - ref).abs().max()), "maxAbs": float(ref.abs().max())})
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, required=True)
@@ -144,9 +176,12 @@ def main():
     ap.add_argument("--forward-configs", default="[]")
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--check", help="JSON file of networks exported by bench/engine.ts to compare outputs")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cyclegan": [], "forward": []}
+    if a.check:
+        out["check"] = check_same_outputs(a.check)
     for cfg in json.loads(a.configs):
         out["cyclegan"].append(cyclegan_iteration_time(cfg, cfg.get("iters", a.iters), cfg.get("warmup", a.warmup)))
     for cfg in json.loads(a.forward_configs):
