@@ -1,0 +1,318 @@
+/** Behaviour of the individual transforms, the transform contract and history replay. */
+import { describe, expect, it } from 'vitest';
+import { compose } from '../../augment/compose.ts';
+import { oneOf } from '../../augment/one-of.ts';
+import { presetPipeline } from '../../augment/presets.ts';
+import { twinFromHistory } from '../../augment/registry.ts';
+import { createSubject } from '../../augment/subject.ts';
+import type { Subject } from '../../augment/subject.ts';
+import { Identity } from '../../augment/transform.ts';
+import { Affine, RandomAffine } from '../../augment/spatial/affine.ts';
+import { Anisotropy } from '../../augment/spatial/anisotropy.ts';
+import { CropOrPad } from '../../augment/spatial/crop-pad.ts';
+import { Elastic, elasticField, RandomElastic } from '../../augment/spatial/elastic.ts';
+import { Flip } from '../../augment/spatial/flip.ts';
+import { RandomPatch } from '../../augment/spatial/random-patch.ts';
+import { BiasField } from '../../augment/intensity/bias-field.ts';
+import { Blur } from '../../augment/intensity/blur.ts';
+import { BrightnessContrast } from '../../augment/intensity/brightness-contrast.ts';
+import { Gamma, RandomGamma } from '../../augment/intensity/gamma.ts';
+import { Ghosting } from '../../augment/intensity/ghosting.ts';
+import { Motion } from '../../augment/intensity/motion.ts';
+import { Noise } from '../../augment/intensity/noise.ts';
+import { RicianNoise } from '../../augment/intensity/rician-noise.ts';
+import { Spike } from '../../augment/intensity/spike.ts';
+import { createRng } from '../../volumes/random.ts';
+import { createVolume } from '../../volumes/volume.ts';
+import type { Volume } from '../../volumes/volume.ts';
+import { bytesOf, phantomSubject, TILTED } from './subjects.ts';
+
+const code = (c: string) => expect.objectContaining({ code: `VOXSHIFT_E_${c}` });
+
+function stats(d: ArrayLike<number>): { mean: number; std: number; min: number; max: number } {
+  let s = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < d.length; i++) {
+    s += d[i];
+    min = Math.min(min, d[i]);
+    max = Math.max(max, d[i]);
+  }
+  const mean = s / d.length;
+  let q = 0;
+  for (let i = 0; i < d.length; i++) q += (d[i] - mean) ** 2;
+  return { mean, std: Math.sqrt(q / d.length), min, max };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+describe('subjects', () => {
+  it('accepts volumes on one grid and refuses another grid with GEOMETRY_MISMATCH naming the key', () => {
+    const s = phantomSubject(1);
+    expect(Object.keys(createSubject({ a: s.t1, b: s.labels }))).toEqual(['a', 'b']);
+    const other = phantomSubject(1, [32, 32, 20]);
+    expect(() => createSubject({ t1: s.t1, labels: other.labels })).toThrow(code('GEOMETRY_MISMATCH'));
+    try {
+      createSubject({ t1: s.t1, labels: other.labels });
+    } catch (e) {
+      expect((e as { param: string }).param).toBe('subject.labels');
+    }
+    const tilted = phantomSubject(1, undefined, true);
+    expect(() => createSubject({ t1: s.t1, labels: tilted.labels })).toThrow(code('GEOMETRY_MISMATCH'));
+    expect(() => createSubject({})).toThrow(code('INVALID_ARGUMENT'));
+    expect(() => createSubject({ x: { data: [1] } as unknown as Volume })).toThrow(code('INVALID_ARGUMENT'));
+  });
+});
+
+describe('the transform contract', () => {
+  const subject = phantomSubject(1);
+
+  it('random transforms need an rng; deterministic twins do not', () => {
+    expect(() => RandomGamma().apply(subject)).toThrow(code('INVALID_ARGUMENT'));
+    expect(() => compose([RandomGamma()]).apply(subject)).toThrow(code('INVALID_ARGUMENT'));
+    expect(Gamma({ gamma: 2 }).apply(subject).t1.history.at(-1)).toEqual({ op: 'Gamma', params: { gamma: 2 } });
+  });
+
+  it('p = 0 gives Identity (same objects, no history); p draws follow the probability', () => {
+    const t = RandomGamma({ p: 0 });
+    expect(t.sample(subject, createRng(1))).toBe(Identity);
+    const out = t.apply(subject, createRng(1));
+    expect(out.t1).toBe(subject.t1);
+    const rng = createRng(5);
+    let applied = 0;
+    const q = RandomGamma({ p: 0.3 });
+    for (let i = 0; i < 2000; i++) if (q.sample(subject, rng) !== Identity) applied++;
+    expect(applied / 2000).toBeGreaterThan(0.27);
+    expect(applied / 2000).toBeLessThan(0.33);
+  });
+
+  it('a twin adds exactly one history entry to each volume it changes (helpers’ own entries dropped)', () => {
+    const out = Affine({ rotationDeg: [0, 0, 5] }).apply(subject);
+    for (const key of Object.keys(subject)) {
+      expect(out[key].history.length).toBe(subject[key].history.length + 1);
+      expect(out[key].history.slice(0, -1)).toEqual(subject[key].history);
+      expect(out[key].history.at(-1)).toMatchObject({ op: 'Affine', params: { rotationDeg: [0, 0, 5], imageInterpolation: 'linear', labelInterpolation: 'label' } });
+    }
+    const g = Gamma({ gamma: 1.5 }).apply(subject);
+    expect(g.labels.history).toBe(subject.labels.history);
+    const cp = CropOrPad({ shape: [30, 34, 24] }).apply(subject);
+    expect(cp.t1.history.at(-1)).toEqual({ op: 'CropOrPad', params: { shape: [30, 34, 24], mode: 'constant' } });
+    expect(cp.t1.history.length).toBe(subject.t1.history.length + 1);
+  });
+
+  it('oneOf follows its weights; compose of twins inverts in reverse order', () => {
+    const pick = oneOf([RandomGamma(), RandomElastic()], [0, 1]);
+    for (let s = 0; s < 5; s++) expect(pick.sample(subject, createRng(s)).name).toBe('Elastic');
+    expect(() => oneOf([RandomGamma()], [1, 2])).toThrow(code('INVALID_ARGUMENT'));
+    expect(() => oneOf([])).toThrow(code('INVALID_ARGUMENT'));
+    const twins = compose([Flip({ axes: [0] }), Gamma({ gamma: 2 })]);
+    const inv = twins as unknown as { inverse(): { params: { transforms: Array<{ op: string; params: unknown }> } } };
+    expect(inv.inverse().params.transforms).toEqual([
+      { op: 'Gamma', params: { gamma: 0.5 } },
+      { op: 'Flip', params: { axes: [0] } },
+    ]);
+  });
+
+  it('history replays: the twins recorded in a volume’s history rebuild the augmented subject bit for bit (through JSON)', () => {
+    for (const seed of [3, 11, 12]) {
+      const out = presetPipeline('mr').apply(subject, createRng(seed));
+      const steps = JSON.parse(JSON.stringify(out.t1.history.slice(subject.t1.history.length)));
+      expect(steps.length).toBeGreaterThan(0);
+      let replay: Subject = subject;
+      for (const step of steps) replay = twinFromHistory(step).apply(replay);
+      for (const key of Object.keys(subject)) expect(bytesOf(replay[key]).equals(bytesOf(out[key])), `seed ${seed} ${key}`).toBe(true);
+    }
+    expect(() => twinFromHistory({ op: 'resample', params: {} })).toThrow(code('INVALID_ARGUMENT'));
+  });
+
+  it('options are validated with the key named', () => {
+    const param = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'VOXSHIFT_E_INVALID_ARGUMENT' });
+        return (e as { param: string }).param;
+      }
+      throw new Error('no error');
+    };
+    expect(param(() => RandomAffine({ rotationDeg: 'x' as never }))).toBe('RandomAffine.rotationDeg');
+    expect(param(() => RandomAffine({ scale: [1.2, 0.8] }))).toBe('RandomAffine.scale');
+    expect(param(() => RandomAffine({ rotation: [1, 2] } as never))).toBe('RandomAffine.rotation');
+    expect(param(() => Gamma({ gamma: -1 }))).toBe('Gamma.gamma');
+    expect(param(() => Flip({ axes: [0, 0] }))).toBe('Flip.axes');
+    expect(param(() => Affine({ matrix: [1, 2, 3] }))).toBe('Affine.matrix');
+    expect(param(() => Affine({ scale: [0, 1, 1] }))).toBe('Affine.scale');
+    expect(param(() => BiasField({ order: 2, coefficients: [1, 2] }))).toBe('BiasField.coefficients');
+    expect(param(() => Motion({ times: [0.7, 0.2], rotationDeg: [], translationMm: [] }))).toBe('Motion.times');
+    expect(param(() => RandomAffine({ imageInterpolation: 'cubic' as never }))).toBe('RandomAffine.imageInterpolation');
+    expect(() => Affine({ matrix: [0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0] })).toThrow(code('INVALID_ARGUMENT'));
+    expect(param(() => RandomPatch({ patchSize: [64, 8, 8] }).apply(subject, createRng(1)))).toBe('patchSize');
+    expect(param(() => RandomPatch({ patchSize: [8, 8, 8], labelKey: 't1' }).apply(subject, createRng(1)))).toBe('RandomPatch.labelKey');
+  });
+});
+
+/** A 5×5×1 grid with a distinct value per voxel. */
+function ramp(direction?: number[]): Subject {
+  const data = Float32Array.from({ length: 25 }, (_, i) => i);
+  const labels = Uint8Array.from({ length: 25 }, (_, i) => i);
+  const g = { shape: [5, 5, 1], spacing: [2, 2, 3], origin: [10, -4, 7], ...(direction ? { direction } : {}) };
+  return createSubject({
+    image: createVolume({ data, ...g, kind: 'intensity' }),
+    labels: createVolume({ data: labels, ...g, kind: 'label' }),
+  });
+}
+
+describe('spatial transforms', () => {
+  it('Flip reverses voxel order and keeps the grid', () => {
+    const s = ramp();
+    const out = Flip({ axes: [0] }).apply(s);
+    expect(Array.from(out.labels.data.subarray(0, 5))).toEqual([4, 3, 2, 1, 0]);
+    expect(out.image.data).toBeInstanceOf(Float32Array);
+    expect(out.labels.origin).toEqual(s.labels.origin);
+    expect(Array.from(Flip({ axes: [1] }).apply(s).labels.data.subarray(0, 5))).toEqual([20, 21, 22, 23, 24]);
+  });
+
+  it('Affine rotates about the grid centre in world space (90° about z), on an identity and on a tilted grid', () => {
+    for (const direction of [undefined, TILTED]) {
+      const s = ramp(direction);
+      const out = Affine({ rotationDeg: [0, 0, 90], labelInterpolation: 'nearest' }).apply(s);
+      // Content moves by w → Rz(90°)·w about the centre: voxel (i, j) shows input voxel (j, 4 − i) in world
+      // terms; a rotation about world z of a grid tilted about z is the same voxel map.
+      for (let j = 0; j < 5; j++) {
+        for (let i = 0; i < 5; i++) {
+          expect(out.labels.data[i + 5 * j]).toBe(j + 5 * (4 - i));
+          expect(out.image.data[i + 5 * j]).toBeCloseTo(j + 5 * (4 - i), 4);
+        }
+      }
+    }
+  });
+
+  it('Affine scale > 1 enlarges the content about the centre', () => {
+    const s = ramp();
+    const out = Affine({ scale: [2, 2, 1], labelInterpolation: 'nearest', imageInterpolation: 'nearest' }).apply(s);
+    // The centre voxel stays; voxel (4, 2) samples input index 2 + (4 − 2)/2 = 3.
+    expect(out.labels.data[2 + 5 * 2]).toBe(12);
+    expect(out.labels.data[4 + 5 * 2]).toBe(13);
+  });
+
+  it('Elastic with zero displacement is the identity; the dense field is bounded by the control displacements', () => {
+    const s = phantomSubject(2);
+    const zero = Elastic({ controlPoints: [4, 4, 4], displacementMm: new Array(4 * 4 * 4 * 3).fill(0) }).apply(s);
+    expect(bytesOf(zero.labels).equals(bytesOf(s.labels))).toBe(true);
+    expect(maxAbsDiff(zero.t1.data, s.t1.data)).toBeLessThan(1e-3);
+    const twin = RandomElastic({ controlPoints: 6, maxDisplacementMm: 5 }).sample(s, createRng(4));
+    const p = twin.params as { controlPoints: [number, number, number]; displacementMm: number[] };
+    const field = elasticField(s.t1, p.controlPoints, p.displacementMm);
+    const sp = s.t1.spacing;
+    let maxMm = 0;
+    for (let i = 0; i < field.dx.length; i++) {
+      maxMm = Math.max(maxMm, Math.hypot(field.dx[i] * sp[0], field.dy[i] * sp[1], field.dz[i] * sp[2]));
+    }
+    expect(maxMm).toBeGreaterThan(0.5);
+    expect(maxMm).toBeLessThanOrEqual(5 * Math.sqrt(3) + 1e-6);
+    // Outer control layer is held at zero.
+    expect(p.displacementMm[0]).toBe(0);
+  });
+
+  it('Anisotropy degrades images only and keeps the grid', () => {
+    const s = phantomSubject(1);
+    const out = Anisotropy({ axis: 2, factor: 3 }).apply(s);
+    expect(out.labels).toBe(s.labels);
+    expect(out.t1.shape).toEqual(s.t1.shape);
+    expect(out.t1.origin).toEqual(s.t1.origin);
+    expect(maxAbsDiff(out.t1.data, s.t1.data)).toBeGreaterThan(1);
+  });
+
+  it('RandomPatch with foregroundProb 1 crops around foreground, keeping world positions', () => {
+    const s = phantomSubject(3);
+    const out = RandomPatch({ patchSize: [8, 8, 8], labelKey: 'labels', foregroundProb: 1 }).apply(s, createRng(2));
+    expect(out.labels.shape).toEqual([8, 8, 8]);
+    expect(out.labels.data[4 + 8 * (4 + 8 * 4)]).toBeGreaterThan(0);
+    const crop = out.labels.history.at(-1)?.params as { before: number[] };
+    const [nx, ny] = s.labels.shape;
+    const [a, b, c] = crop.before;
+    expect(out.t1.data[0]).toBe(s.t1.data[a + nx * (b + ny * c)]);
+  });
+});
+
+describe('intensity transforms', () => {
+  const s = phantomSubject(4);
+
+  it('Gamma keeps the range', () => {
+    const out = Gamma({ gamma: 2 }).apply(s);
+    const a = stats(s.ct.data);
+    const b = stats(out.ct.data);
+    expect(b.min).toBeCloseTo(a.min, 2);
+    expect(b.max).toBeCloseTo(a.max, 2);
+    expect(b.mean).toBeLessThan(a.mean);
+  });
+
+  it('BiasField of order 0 multiplies by exp(c); higher orders vary smoothly', () => {
+    const out = BiasField({ order: 0, coefficients: [0.2] }).apply(s);
+    for (let i = 0; i < 1000; i += 37) expect(out.t1.data[i]).toBeCloseTo(s.t1.data[i] * Math.exp(0.2), 2);
+  });
+
+  it('Noise adds noise with std relative to the image std, reproducibly from its seed', () => {
+    const out = Noise({ std: 0.1, seed: 7 }).apply(s);
+    const diff = Float32Array.from(out.t1.data, (v, i) => v - s.t1.data[i]);
+    const d = stats(diff);
+    expect(d.std / (0.1 * stats(s.t1.data).std)).toBeGreaterThan(0.97);
+    expect(d.std / (0.1 * stats(s.t1.data).std)).toBeLessThan(1.03);
+    expect(Math.abs(d.mean)).toBeLessThan(0.01 * d.std * 10);
+    expect(bytesOf(Noise({ std: 0.1, seed: 7 }).apply(s).t1).equals(bytesOf(out.t1))).toBe(true);
+    // Each volume gets its own stream.
+    const ctStd = stats(s.ct.data).std;
+    const t1Std = stats(s.t1.data).std;
+    expect(Math.abs((out.ct.data[100] - s.ct.data[100]) / ctStd - diff[100] / t1Std)).toBeGreaterThan(1e-6);
+  });
+
+  it('RicianNoise gives non-negative magnitudes', () => {
+    const out = RicianNoise({ std: 0.3, seed: 1 }).apply(s);
+    expect(stats(out.t1.data).min).toBeGreaterThanOrEqual(0);
+  });
+
+  it('Blur keeps a constant image constant and lowers a peak; σ = 0 changes nothing', () => {
+    const c = createVolume({ data: new Float32Array(6 * 5 * 4).fill(3), shape: [6, 5, 4], spacing: [1, 2, 3] });
+    const out = Blur({ sigmaMm: [2, 2, 2] }).apply(createSubject({ c }));
+    expect(maxAbsDiff(out.c.data, c.data)).toBeLessThan(1e-5);
+    const blurred = Blur({ sigmaMm: [2, 2, 2] }).apply(s);
+    expect(stats(blurred.ct.data).max).toBeLessThan(stats(s.ct.data).max);
+    expect(maxAbsDiff(Blur({ sigmaMm: [0, 0, 0] }).apply(s).t1.data, s.t1.data)).toBe(0);
+  });
+
+  it('BrightnessContrast scales the mean by brightness', () => {
+    const out = BrightnessContrast({ brightness: 1.2, contrast: 0.8 }).apply(s);
+    expect(stats(out.t1.data).mean / stats(s.t1.data).mean).toBeCloseTo(1.2, 4);
+    expect(stats(out.t1.data).std / stats(s.t1.data).std).toBeCloseTo(0.96, 3);
+  });
+
+  it('k-space artefacts with no strength give back the image (magnitude for MR, real part for CT)', () => {
+    const still = [
+      Ghosting({ numGhosts: 4, axis: 1, intensity: 0 }),
+      Spike({ positions: [0.2, -0.1, 0.3], intensity: 0 }),
+      Motion({ rotationDeg: [0, 0, 0, 0, 0, 0], translationMm: [0, 0, 0, 0, 0, 0], times: [0.3, 0.8] }),
+    ];
+    for (const t of still) {
+      const out = t.apply(s);
+      expect(maxAbsDiff(out.t1.data, s.t1.data), t.name).toBeLessThan(1e-2);
+      expect(maxAbsDiff(out.ct.data, s.ct.data), t.name).toBeLessThan(1e-2);
+    }
+  });
+
+  it('k-space artefacts change the image when strong', () => {
+    const strong = [
+      Ghosting({ numGhosts: 4, axis: 1, intensity: 1 }),
+      Spike({ positions: [0.2, -0.1, 0.3], intensity: 1 }),
+      Motion({ rotationDeg: [5, 0, 0, 0, 0, 8], translationMm: [3, 0, 0, 0, 4, 0], times: [0.3, 0.8] }),
+    ];
+    for (const t of strong) {
+      const out = t.apply(s);
+      expect(maxAbsDiff(out.t1.data, s.t1.data), t.name).toBeGreaterThan(0.05 * stats(s.t1.data).max);
+      expect(stats(out.t1.data).min, t.name).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
