@@ -18,9 +18,8 @@ export interface PhaseFilter {
   filter: TensorInfo | null;
 }
 
-interface Entry {
-  phases: Map<string, PhaseFilter[][]>;
-}
+/** Transforms of one filter, by kind: the tensors they hold on the heap and the value handed out. */
+type Entry = Map<string, { tensors: TensorInfo[]; value: unknown }>;
 
 const caches = new WeakMap<BackendWasm, Map<DataId, Entry>>();
 
@@ -37,9 +36,7 @@ function cacheFor(backend: BackendWasm): Map<DataId, Entry> {
       const entry = created.get(dataId);
       if (entry !== undefined && !backend.dataIdMap.has(dataId)) {
         created.delete(dataId);
-        for (const rows of entry.phases.values()) {
-          for (const row of rows) for (const phase of row) if (phase.filter !== null) original(phase.filter.dataId);
-        }
+        for (const item of entry.values()) for (const t of item.tensors) original(t.dataId);
       }
       return freed;
     };
@@ -52,18 +49,34 @@ function cacheFor(backend: BackendWasm): Map<DataId, Entry> {
  * V[j, l, co, ci] = W[py + sh·(kh−1−j), px + sw·(kw−1−l), ci, co] for a filter W [FH, FW, CI, CO].
  */
 export function phaseFilters(backend: BackendWasm, filter: TensorInfo, sh: number, sw: number): PhaseFilter[][] {
+  return cachedTransform(backend, filter, `phases ${sh}x${sw}`, () => {
+    const phases = buildPhaseFilters(backend, filter, sh, sw);
+    const tensors = phases.flat().flatMap((p) => (p.filter === null ? [] : [p.filter]));
+    return { tensors, value: phases };
+  });
+}
+
+/**
+ * The transform of `filter` named `key`, built by `build` on first use and kept until the filter's
+ * data is freed. `build` returns the heap tensors it made (owned by the cache from then on).
+ */
+export function cachedTransform<T>(
+  backend: BackendWasm,
+  filter: TensorInfo,
+  key: string,
+  build: () => { tensors: TensorInfo[]; value: T },
+): T {
   const cache = cacheFor(backend);
   let entry = cache.get(filter.dataId);
   if (entry === undefined) {
-    entry = { phases: new Map() };
+    entry = new Map();
     cache.set(filter.dataId, entry);
   }
-  const key = `${sh}x${sw}`;
-  const hit = entry.phases.get(key);
-  if (hit !== undefined) return hit;
-  const built = buildPhaseFilters(backend, filter, sh, sw);
-  entry.phases.set(key, built);
-  return built;
+  const hit = entry.get(key);
+  if (hit !== undefined) return hit.value as T;
+  const built = build();
+  entry.set(key, built);
+  return built.value;
 }
 
 function buildPhaseFilters(backend: BackendWasm, filter: TensorInfo, sh: number, sw: number): PhaseFilter[][] {

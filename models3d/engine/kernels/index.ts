@@ -8,11 +8,11 @@ import { conv2dKernelConfigs } from './conv2d-kernels.ts';
 import { conv3dKernelConfigs } from './conv3d-kernels.ts';
 import { miscKernelConfigs } from './misc-ops.ts';
 import { registerGradientFixes } from './op-gradient-fixes.ts';
+import { stockKernels as stock, stockWasmKernel } from './util-stock-kernels.ts';
+
+export { stockWasmKernel };
 
 const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs];
-
-/** Stock wasm registrations we replaced (undefined: there was none). */
-const stock = new Map<string, KernelConfig | undefined>();
 
 export function voxshiftWasmKernels(): KernelConfig[] {
   return KERNEL_SETS.flat();
@@ -37,9 +37,4 @@ export function restoreStockWasmKernels(): void {
     if (config !== undefined) registerKernel(config);
   }
   stock.clear();
-}
-
-/** The stock wasm kernel for `name` as it was before registerWasmKernels (for comparisons). */
-export function stockWasmKernel(name: string): KernelConfig | undefined {
-  return stock.has(name) ? stock.get(name) : getKernel(name, 'wasm');
 }

@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { initBackend } from '../../../models3d/engine/backend.ts';
 import { setFilterGradMethod, type FilterGradMethod } from '../../../models3d/engine/kernels/conv2d-backprop-filter.ts';
 import { cachedFilterCount } from '../../../models3d/engine/kernels/conv2d-filter-cache.ts';
+import { outputBlockSize } from '../../../models3d/engine/kernels/conv2d-forward.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -82,6 +83,7 @@ const CASES: Case[] = [
   { name: '1×1 5→3 stride 2 valid (phases without taps)', x: [1, 7, 6, 5], f: [1, 1, 5, 3], stride: 2, pad: 'valid' },
   { name: '3×3 2→3 stride 1 explicit asymmetric', x: [1, 6, 7, 2], f: [3, 3, 2, 3], stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
   { name: '7×7 9→1 valid (generator output layer)', x: [1, 12, 10, 9], f: [7, 7, 9, 1], stride: 1, pad: 'valid' },
+  { name: '3×3 12→2 same, batch 2, odd size (blocked forward)', x: [2, 7, 9, 12], f: [3, 3, 12, 2], stride: 1, pad: 'same' },
   { name: '5×5 2→2 stride 1 numeric pad 2', x: [2, 7, 6, 2], f: [5, 5, 2, 2], stride: 1, pad: 2 },
 ];
 
@@ -117,6 +119,17 @@ describe('2-D convolution kernels on wasm against the pure-JS reference', () => 
       expect(relErr(dx, dxRef)).toBeLessThan(1e-4);
       expect(relErr(df, dfRef)).toBeLessThan(1e-4);
     }
+  });
+
+  it('blocks the output pixels of 1–2 channel convolutions, and only those', () => {
+    const info = (x: number[], f: number[], stride = 1, dilation = 1) =>
+      tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], stride, dilation, 'same');
+    expect(outputBlockSize(info([1, 64, 64, 32], [7, 7, 32, 1]))).toBe(3);
+    expect(outputBlockSize(info([1, 64, 64, 32], [7, 7, 32, 2]))).toBe(2);
+    expect(outputBlockSize(info([1, 64, 64, 32], [3, 3, 32, 4]))).toBe(1);
+    expect(outputBlockSize(info([1, 64, 64, 4], [7, 7, 4, 1]))).toBe(1);
+    expect(outputBlockSize(info([1, 64, 64, 32], [7, 7, 32, 1], 2))).toBe(1);
+    expect(outputBlockSize(info([1, 64, 64, 32], [3, 3, 32, 1], 1, 2))).toBe(1);
   });
 
   it('forward Conv2D with dilation 2 matches (XNNPACK kernel)', () => {
