@@ -7,7 +7,7 @@
  * Peak memory is the output plus one file plus one decoded frame (or, when uneven spacing is
  * resampled, a float32 copy of the series on top: 2× float32 voxels).
  */
-import { VoxshiftError, isVoxshiftError } from '../errors.ts';
+import { VoxshiftError, isVoxshiftError, wrapErrorsAsync } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';
 import { allocate, createVolume } from '../volume.ts';
 import type { DType, Modality, Vec3, Volume, VolumeWarning, VoxelArray } from '../volume.ts';
@@ -128,12 +128,13 @@ async function scanInput(input: string, limits?: ZipLimits): Promise<{ kind: Dic
       header = readImageHeader(parsed.dataSet, src.name, parsed.transferSyntax);
       if (kind === 'file') checkDecodable(header);
     } catch (e) {
-      if (kind === 'file') throw e;
-      if (isVoxshiftError(e) && e.shortCode !== 'FILE_UNREADABLE' && e.shortCode !== 'ZIP_INVALID') {
-        skipped.push({ file: src.name, code: e.shortCode, reason: e.message });
-        continue;
-      }
-      throw e;
+      // anything unexpected is still reported against the file, never as a bare dependency error
+      const err = isVoxshiftError(e)
+        ? e
+        : new VoxshiftError('MALFORMED_HEADER', `header could not be read (${e instanceof Error ? e.message : String(e)})`, { file: src.name, cause: e });
+      if (kind === 'file') throw err;
+      skipped.push({ file: src.name, code: err.shortCode, reason: err.message });
+      continue;
     }
     sourceOf.set(header, src);
     const frames = framesOf(header);
@@ -266,6 +267,12 @@ async function decodeInto(group: SeriesGroup, layout: SeriesLayout, out: VoxelAr
   let done = 0;
   const total = byFile.size;
   for (const [h, refs] of byFile) {
+    await wrapErrorsAsync('INTERNAL', 'unexpected error while decoding', { file: h.file }, () => decodeFile(h, refs));
+    done++;
+    onProgress?.(done, total);
+  }
+
+  async function decodeFile(h: DicomImageHeader, refs: FrameRef[]): Promise<void> {
     const src = group.sources.get(h) as DicomSource;
     const parsed = parseDicomBytes(await src.read(), src.name);
     const decoded = new Map<number, Float64Array>();
@@ -310,8 +317,6 @@ async function decodeInto(group: SeriesGroup, layout: SeriesLayout, out: VoxelAr
         }
       }
     }
-    done++;
-    onProgress?.(done, total);
   }
 }
 
