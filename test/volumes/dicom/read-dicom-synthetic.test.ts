@@ -252,3 +252,16 @@ describe('memory', () => {
     if (process.env.VOXSHIFT_REPORT_MEMORY) console.log(`DICOM read peak: ${((peak - before) / float32Bytes).toFixed(2)}× float32 voxels`);
   });
 });
+
+describe('a bad file inside a series', () => {
+  it('a slice truncated in its pixel data fails the read with TRUNCATED_FILE naming that file', async () => {
+    const { readdirSync, readFileSync, writeFileSync } = await import('node:fs');
+    const dir = series(axialStack('1.2.9.1', [0, 1, 2, 3]));
+    const victim = join(dir, readdirSync(dir).sort()[2]);
+    const bytes = readFileSync(victim);
+    writeFileSync(victim, bytes.subarray(0, bytes.length - 10));
+    const e = await rejection(readDicomSeries(dir));
+    expect(e.shortCode).toBe('TRUNCATED_FILE');
+    expect(e.file).toBe(victim);
+  });
+});
