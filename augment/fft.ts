@@ -1,7 +1,8 @@
 /**
  * A small complex FFT over Float64Arrays for k-space artefacts (motion, ghosting, spikes): iterative
- * radix-2 for powers of two, Bluestein's chirp-z (through a power-of-two convolution) for any other
- * length, so volume sizes like 24 or 181 need no padding. Plans (twiddles, chirps) are cached per
+ * radix-2 for powers of two, recursive mixed radix (decimation in time) when every prime factor is
+ * at most 13 (24, 60, 192, 240...), and Bluestein's chirp-z (through a power-of-two convolution) for
+ * any other length (181...), so no volume size needs padding. Plans (twiddles, chirps) are cached per
  * length. The inverse divides by n, so inverse(forward(x)) = x.
  */
 import { VoxshiftError } from '../volumes/errors.ts';
@@ -29,7 +30,129 @@ interface BluesteinPlan {
   ai: Float64Array;
 }
 
-type Plan = Radix2Plan | BluesteinPlan;
+interface MixedPlan {
+  kind: 'mixed';
+  n: number;
+  factors: number[];
+  /** e^(−2πi·e/n) for e = 0..n−1. */
+  cos: Float64Array;
+  sin: Float64Array;
+  xr: Float64Array;
+  xi: Float64Array;
+  tr: Float64Array;
+  ti: Float64Array;
+}
+
+type Plan = Radix2Plan | BluesteinPlan | MixedPlan;
+
+const MAX_MIXED_FACTOR = 13;
+
+function smallFactors(n: number): number[] | null {
+  const f: number[] = [];
+  let m = n;
+  for (let p = 2; p <= MAX_MIXED_FACTOR; p++) {
+    while (m % p === 0) {
+      f.push(p);
+      m /= p;
+    }
+  }
+  return m === 1 ? f : null;
+}
+
+function mixedPlan(n: number, factors: number[]): MixedPlan {
+  const cos = new Float64Array(n);
+  const sin = new Float64Array(n);
+  for (let e = 0; e < n; e++) {
+    cos[e] = Math.cos((2 * Math.PI * e) / n);
+    sin[e] = -Math.sin((2 * Math.PI * e) / n);
+  }
+  const pmax = Math.max(...factors);
+  return {
+    kind: 'mixed', n, factors, cos, sin,
+    xr: new Float64Array(n), xi: new Float64Array(n), tr: new Float64Array(pmax), ti: new Float64Array(pmax),
+  };
+}
+
+/**
+ * y[yo .. yo+len) = DFT of x[xo + xs·t], t < len. Splits len = p·m: p sub-transforms of the
+ * decimated inputs land at y[yo + r·m ..], then each k combines Y_r[k]·W_len^(rk) with a length-p DFT.
+ */
+function mixedRec(pl: MixedPlan, len: number, xo: number, xs: number, yr: Float64Array, yi: Float64Array, yo: number, level: number): void {
+  if (len === 1) {
+    yr[yo] = pl.xr[xo];
+    yi[yo] = pl.xi[xo];
+    return;
+  }
+  const p = pl.factors[level];
+  const m = len / p;
+  for (let r = 0; r < p; r++) mixedRec(pl, m, xo + r * xs, xs * p, yr, yi, yo + r * m, level + 1);
+  const N = pl.n;
+  const step = N / len;
+  const pStep = N / p;
+  const { cos, sin, tr, ti } = pl;
+  if (p === 2) {
+    for (let k = 0; k < m; k++) {
+      const a = yo + k;
+      const b = a + m;
+      const e = k * step;
+      const xr = yr[b] * cos[e] - yi[b] * sin[e];
+      const xi = yr[b] * sin[e] + yi[b] * cos[e];
+      yr[b] = yr[a] - xr;
+      yi[b] = yi[a] - xi;
+      yr[a] += xr;
+      yi[a] += xi;
+    }
+    return;
+  }
+  if (p === 3) {
+    // W_3 = −1/2 − i·√3/2.
+    const h = Math.sqrt(3) / 2;
+    for (let k = 0; k < m; k++) {
+      const a = yo + k;
+      const b = a + m;
+      const c = b + m;
+      const e1 = k * step;
+      const e2 = 2 * k * step;
+      const br = yr[b] * cos[e1] - yi[b] * sin[e1];
+      const bi = yr[b] * sin[e1] + yi[b] * cos[e1];
+      const cr = yr[c] * cos[e2] - yi[c] * sin[e2];
+      const ci = yr[c] * sin[e2] + yi[c] * cos[e2];
+      const sr = br + cr;
+      const si = bi + ci;
+      const dr = h * (bi - ci);
+      const di = -h * (br - cr);
+      const mr = yr[a] - sr / 2;
+      const mi = yi[a] - si / 2;
+      yr[a] += sr;
+      yi[a] += si;
+      yr[b] = mr + dr;
+      yi[b] = mi + di;
+      yr[c] = mr - dr;
+      yi[c] = mi - di;
+    }
+    return;
+  }
+  for (let k = 0; k < m; k++) {
+    for (let r = 0; r < p; r++) {
+      const a = yr[yo + r * m + k];
+      const b = yi[yo + r * m + k];
+      const e = r * k * step;
+      tr[r] = a * cos[e] - b * sin[e];
+      ti[r] = a * sin[e] + b * cos[e];
+    }
+    for (let q = 0; q < p; q++) {
+      let sr = 0;
+      let si = 0;
+      for (let r = 0; r < p; r++) {
+        const e = ((r * q) % p) * pStep;
+        sr += tr[r] * cos[e] - ti[r] * sin[e];
+        si += tr[r] * sin[e] + ti[r] * cos[e];
+      }
+      yr[yo + k + m * q] = sr;
+      yi[yo + k + m * q] = si;
+    }
+  }
+}
 
 const plans = new Map<number, Plan>();
 
@@ -86,8 +209,11 @@ function radix2(p: Radix2Plan, re: Float64Array, im: Float64Array): void {
 function planFor(n: number): Plan {
   let p = plans.get(n);
   if (p) return p;
+  const factors = (n & (n - 1)) === 0 ? null : smallFactors(n);
   if ((n & (n - 1)) === 0) {
     p = radix2Plan(n);
+  } else if (factors) {
+    p = mixedPlan(n, factors);
   } else {
     let m = 1;
     while (m < 2 * n - 1) m *= 2;
@@ -118,6 +244,12 @@ function planFor(n: number): Plan {
 function forward(p: Plan, re: Float64Array, im: Float64Array): void {
   if (p.kind === 'radix2') {
     radix2(p, re, im);
+    return;
+  }
+  if (p.kind === 'mixed') {
+    p.xr.set(re);
+    p.xi.set(im);
+    mixedRec(p, p.n, 0, 1, re, im, 0, 0);
     return;
   }
   const { n, m, cr, ci, br, bi, ar, ai, inner } = p;
