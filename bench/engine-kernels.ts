@@ -1,6 +1,6 @@
 /**
  * Micro-benchmark of the 2-D convolution kernels on the wasm backend: GFLOP/s of the forward Conv2D
- * (XNNPACK), Conv2DBackpropInput (voxshift vs stock) and Conv2DBackpropFilter (voxshift's three ways
+ * (voxshift — XNNPACK's own except for 1–2 output channels — vs stock), Conv2DBackpropInput (voxshift vs stock) and Conv2DBackpropFilter (voxshift's three ways
  * — 'conv-swapped' falls back to im2col where it does not apply — and the cost rule's pick; the stock
  * wasm backend has none) for CycleGAN layer shapes (64², ngf 32).
  *
@@ -89,7 +89,8 @@ async function main(): Promise<void> {
     console.log(`\n${info.description}`);
     console.log(
       'layer'.padEnd(48) +
-        'fwd'.padStart(7) +
+        'fwd ours'.padStart(9) +
+        'fwd stock'.padStart(10) +
         'dx ours'.padStart(9) +
         'dx stock'.padStart(9) +
         'dW conv'.padStart(9) +
@@ -104,7 +105,9 @@ async function main(): Promise<void> {
       const f = tf.randomNormal(layer.f);
       const dy = tf.randomNormal(convInfo.outShape);
       const base = { strides: layer.stride, pad: layer.pad, dataFormat: 'NHWC' } as NamedAttrMap;
-      const fwd = time(() => run('Conv2D', { x, filter: f }, { ...base, dilations: 1 }));
+      const fwdAttrs = { ...base, dilations: 1 } as NamedAttrMap;
+      const fwd = time(() => run('Conv2D', { x, filter: f }, fwdAttrs));
+      const fwdStock = withKernel('Conv2D', stockWasmKernel('Conv2D'), () => time(() => run('Conv2D', { x, filter: f }, fwdAttrs)));
       const dxAttrs = { ...base, inputShape: layer.x } as NamedAttrMap;
       const dxOurs = time(() => run('Conv2DBackpropInput', { dy, filter: f }, dxAttrs));
       const dxStock = withKernel('Conv2DBackpropInput', stockWasmKernel('Conv2DBackpropInput'), () =>
@@ -119,7 +122,8 @@ async function main(): Promise<void> {
       setFilterGradMethod(undefined);
       console.log(
         layer.name.padEnd(48) +
-          gflops(flops, fwd).padStart(7) +
+          gflops(flops, fwd).padStart(9) +
+          gflops(flops, fwdStock).padStart(10) +
           gflops(flops, dxOurs).padStart(9) +
           gflops(flops, dxStock).padStart(9) +
           gflops(flops, dw.conv).padStart(9) +

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendInfo, getTf, initBackend, shutdownBackend } from '../../../models3d/engine/backend.ts';
 import { conv2dBackpropFilterConfig } from '../../../models3d/engine/kernels/conv2d-backprop-filter.ts';
 import { conv2dBackpropInputConfig } from '../../../models3d/engine/kernels/conv2d-backprop-input.ts';
+import { conv2dForwardConfig } from '../../../models3d/engine/kernels/conv2d-forward.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 const require = createRequire(import.meta.url);
@@ -89,6 +90,7 @@ describe('initBackend', () => {
     expect(backendInfo()).toEqual(a);
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBe(conv2dBackpropFilterConfig);
     expect(tf.getKernel('Conv2DBackpropInput', 'wasm')).toBe(conv2dBackpropInputConfig);
+    expect(tf.getKernel('Conv2D', 'wasm')).toBe(conv2dForwardConfig);
     expect(tf.getGradient('Conv2D')).toBeDefined();
   });
 
