@@ -27,7 +27,9 @@ export function checkDecodable(h: DicomImageHeader): void {
       details: { photometric: h.photometric },
     });
   }
-  if (!SUPPORTED_PHOTOMETRIC.includes(h.photometric)) {
+  // JPEG decoders (libjpeg-turbo) return RGB from chroma-subsampled YCbCr themselves.
+  const jpegYbrPartial = /^YBR_PARTIAL_42[02]$/.test(h.photometric) && /^1\.2\.840\.10008\.1\.2\.4\.5[0-5]$/.test(h.transferSyntax);
+  if (!SUPPORTED_PHOTOMETRIC.includes(h.photometric) && !jpegYbrPartial) {
     throw new VoxshiftError('UNSUPPORTED_IMAGE', `PhotometricInterpretation ${h.photometric} is not supported; supported: ${SUPPORTED_PHOTOMETRIC.join(', ')}`, {
       file: h.file,
     });

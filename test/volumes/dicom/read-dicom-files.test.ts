@@ -190,3 +190,18 @@ describe.skipIf(!hasSharedData())('DICOM SEG (1-bit frames)', () => {
     expect(isVoxshiftError(e, 'UNSUPPORTED_TRANSFER_SYNTAX')).toBe(true);
   });
 });
+
+describe.skipIf(!hasSharedData())('HTJ2K (no reference tool here decodes it)', () => {
+  it('lossless and lossy HTJ2K of the same RGB picture agree closely; the lossless one is exact 8-bit RGB', async () => {
+    const lossless = await readDicomSeries(sharedPath('dicom', 'pydicom_testfiles', 'HTJ2KLossless_08_RGB.dcm'));
+    const lossy = await readDicomSeries(sharedPath('dicom', 'pydicom_testfiles', 'HTJ2K_08_RGB.dcm'));
+    expect([...lossless.shape]).toEqual([640, 480, 1]);
+    expect(lossless.channels).toBe(3);
+    expect(lossless.data).toBeInstanceOf(Uint8Array);
+    let diff = 0;
+    for (let i = 0; i < lossless.data.length; i++) diff += Math.abs(lossless.data[i] - lossy.data[i]);
+    const mean = diff / lossless.data.length;
+    expect(mean).toBeGreaterThan(0);
+    expect(mean).toBeLessThan(2);
+  });
+});
