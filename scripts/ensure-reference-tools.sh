@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian reference tools the tests compare against (dcm2niix, nibabel, pydicom, numpy,
-# scipy) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
+# scipy, scikit-image) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
 set -euo pipefail
 # Debian's python3-* modules are seen by /usr/bin/python3 (a pyenv python3 on PATH would not see them).
 PY=/usr/bin/python3
@@ -11,6 +11,7 @@ command -v dcm2niix >/dev/null 2>&1 || need+=(dcm2niix)
 "$PY" -c 'import pydicom' >/dev/null 2>&1 || need+=(python3-pydicom)
 "$PY" -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
 "$PY" -c 'import scipy' >/dev/null 2>&1 || need+=(python3-scipy)
+"$PY" -c 'import skimage' >/dev/null 2>&1 || need+=(python3-skimage)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing reference tools: ${need[*]}"
 SUDO=""
