@@ -183,6 +183,8 @@ async function startCpu(): Promise<BackendInfo> {
     state.cpuRegistered = true;
   }
   await setBackendOrThrow('cpu');
+  // The cpu backend's first write prints an advert for tfjs-node; the choice was deliberate here.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { backend: 'cpu', threads: 1, description: 'pure JavaScript (reference kernels; slow, for testing only)' };
 }
 
