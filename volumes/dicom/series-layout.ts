@@ -20,6 +20,8 @@ import type { DicomImageHeader, FrameInfo } from './dicom-header.ts';
 export const POSITION_TOL = 0.01;
 /** Slice positions may drift across the plane by this much in total before it is called tilt (mm). */
 export const TILT_LATERAL_TOL = 0.1;
+/** ...or by this fraction of the smallest pixel spacing, whichever is larger. */
+export const TILT_PIXEL_FRACTION = 0.25;
 /** Spacing is uneven when max |Δ - median Δ| exceeds both of these. */
 export const UNEVEN_TOL_MM = 0.01;
 export const UNEVEN_TOL_FRACTION = 0.01;
@@ -219,7 +221,16 @@ export function layoutSeries(frames: FrameRef[]): SeriesLayout {
       const along = dot(v, normal);
       maxLateral = Math.max(maxLateral, norm([v[0] - along * normal[0], v[1] - along * normal[1], v[2] - along * normal[2]]));
     }
-    if (maxLateral > TILT_LATERAL_TOL) {
+    // A drift below a quarter of the smallest pixel is ignored (with a warning above 0.1 mm): it
+    // moves no voxel centre by more than a quarter voxel.
+    const tiltTol = Math.max(TILT_LATERAL_TOL, TILT_PIXEL_FRACTION * Math.min(ps[0], ps[1]));
+    if (maxLateral > TILT_LATERAL_TOL && maxLateral <= tiltTol) {
+      warnings.push({
+        code: 'DICOM_SMALL_DRIFT_IGNORED',
+        message: `slice positions drift ${maxLateral.toFixed(3)} mm across the plane (under a quarter pixel): treated as an untilted stack`,
+      });
+    }
+    if (maxLateral > tiltTol) {
       const last = sub(groups[groups.length - 1].p, origin);
       const along = dot(last, normal);
       const lateral = norm([last[0] - along * normal[0], last[1] - along * normal[1], last[2] - along * normal[2]]);
