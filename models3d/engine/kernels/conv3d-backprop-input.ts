@@ -63,7 +63,6 @@ export function conv3dBackpropInputWasm(args: {
             acc.add(runWasmKernel('Conv2DBackpropInput', backend, { dy: dys, filter: w }, attrs2d));
           } finally {
             disposeInfo(backend, dys);
-            disposeInfo(backend, w);
           }
         }
       }

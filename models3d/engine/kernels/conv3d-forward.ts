@@ -49,7 +49,6 @@ export function conv3dWasm(args: { inputs: { x: TensorInfo; filter: TensorInfo }
       acc.add(runWasmKernel('Conv2D', backend, { x: xs, filter: w }, conv2dAttrs));
     } finally {
       disposeInfo(backend, xs);
-      disposeInfo(backend, w);
     }
   }
   const out = acc.take([n * outDepth, outHeight, outWidth, outChannels]);

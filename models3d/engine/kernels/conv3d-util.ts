@@ -1,4 +1,4 @@
-import { getKernel, util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, util, type DataId, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
@@ -71,14 +71,62 @@ export function gatherDepths(
   return out;
 }
 
-/** Copies filter tap `t` (a contiguous block of `[kd, ...tapShape]`) into its own tensor. */
-export function filterTap(backend: BackendWasm, filter: TensorInfo, t: number, tapShape: number[]): TensorInfo {
+function copyTap(backend: BackendWasm, filter: TensorInfo, t: number, tapShape: number[]): TensorInfo {
   const size = util.sizeFromShape(tapShape);
   const out = backend.makeOutput(tapShape, 'float32');
   const dst = backend.typedArrayFromHeap(out);
   const src = backend.typedArrayFromHeap(filter);
   dst.set(src.subarray(t * size, (t + 1) * size));
   return out;
+}
+
+/** filter dataId → (filter shape → its depth taps) */
+type TapCache = Map<DataId, Map<string, (TensorInfo | undefined)[]>>;
+const tapCaches = new WeakMap<BackendWasm, TapCache>();
+
+function tapCache(backend: BackendWasm): TapCache {
+  const existing = tapCaches.get(backend);
+  if (existing !== undefined) return existing;
+  const cache: TapCache = new Map();
+  tapCaches.set(backend, cache);
+  const original = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId: DataId, force?: boolean): boolean => {
+    const released = original(dataId, force);
+    const entry = cache.get(dataId);
+    if (entry !== undefined && !backend.dataIdMap.has(dataId)) {
+      cache.delete(dataId);
+      // Through the whole current chain: other wrappers may hold caches keyed on the taps.
+      for (const taps of entry.values()) for (const tap of taps) if (tap !== undefined) backend.disposeData(tap.dataId);
+    }
+    return released;
+  };
+  return cache;
+}
+
+/**
+ * Filter tap `t` (the contiguous block W[t] of a [kd, ...tapShape] filter) as its own tensor, kept
+ * until the filter's data is freed. The stable dataId lets the 2-D kernels reuse what they cache per
+ * filter (XNNPACK's packed weights, flipped sub-filters) across calls. Owned by the cache: do not
+ * dispose it.
+ */
+export function filterTap(backend: BackendWasm, filter: TensorInfo, t: number, tapShape: number[]): TensorInfo {
+  const cache = tapCache(backend);
+  let byShape = cache.get(filter.dataId);
+  if (byShape === undefined) {
+    byShape = new Map();
+    cache.set(filter.dataId, byShape);
+  }
+  const key = filter.shape.join('x');
+  let taps = byShape.get(key);
+  if (taps === undefined) {
+    taps = new Array<TensorInfo | undefined>(filter.shape[0]).fill(undefined);
+    byShape.set(key, taps);
+  }
+  const hit = taps[t];
+  if (hit !== undefined) return hit;
+  const made = copyTap(backend, filter, t, tapShape);
+  taps[t] = made;
+  return made;
 }
 
 /** Running sum that owns its partial results: `add(y)` consumes `y`. */

@@ -15,35 +15,37 @@ function sliceAxis(t: tf.Tensor, axis: number, begin: number, size: number): tf.
 function foldAxis(dy: tf.Tensor, axis: number, before: number, after: number, n: number, mode: MirrorMode): tf.Tensor {
   // reflect:   padded j < before maps to x[before − j],   j ≥ before + n maps to x[2n − 2 − (j − before)]
   // symmetric: padded j < before maps to x[before − 1 − j], j ≥ before + n maps to x[2n − 1 − (j − before)]
-  // Reversed, the left border lands on x[off, off + before) and the right one on x[rightStart, rightStart + after).
+  // So x[off + i] receives dy[before − 1 − i] (i < before) and x[rightStart + i] receives
+  // dy[before + n + after − 1 − i] (i < after), besides its own dy[before + position].
   const off = mode === 'reflect' ? 1 : 0;
   const rightStart = n - after - off;
-  const center = sliceAxis(dy, axis, before, n);
-  const left = before > 0 ? tf.reverse(sliceAxis(dy, axis, 0, before), axis) : null;
-  const right = after > 0 ? tf.reverse(sliceAxis(dy, axis, before + n, after), axis) : null;
   if (off + before <= rightStart) {
-    // Disjoint borders: rebuild the axis from pieces (no full-size zero padding).
+    // Disjoint borders: rebuild the axis from slabs (no Reverse — slow on wasm — and no full-size adds;
+    // slabs of the outermost axis are contiguous, i.e. free views with the no-copy Slice).
     const pieces: tf.Tensor[] = [];
-    const push = (begin: number, size: number, extra: tf.Tensor | null): void => {
-      if (size <= 0) return;
-      const part = sliceAxis(center, axis, begin, size);
-      pieces.push(extra === null ? part : tf.add(part, extra));
+    const own = (p: number, size: number): void => {
+      if (size > 0) pieces.push(sliceAxis(dy, axis, before + p, size));
     };
-    push(0, off, null);
-    push(off, before, left);
-    push(off + before, rightStart - off - before, null);
-    push(rightStart, after, right);
-    push(rightStart + after, n - rightStart - after, null);
+    own(0, off);
+    for (let i = 0; i < before; i++) {
+      pieces.push(tf.add(sliceAxis(dy, axis, before + off + i, 1), sliceAxis(dy, axis, before - 1 - i, 1)));
+    }
+    own(off + before, rightStart - off - before);
+    for (let i = 0; i < after; i++) {
+      pieces.push(tf.add(sliceAxis(dy, axis, before + rightStart + i, 1), sliceAxis(dy, axis, before + n + after - 1 - i, 1)));
+    }
+    own(rightStart + after, n - rightStart - after);
     return pieces.length === 1 ? pieces[0] : tf.concat(pieces, axis);
   }
-  let sum = center;
+  // Borders that overlap (padding close to the size): zero-pad the reversed borders and add.
   const padded = (t: tf.Tensor, start: number, size: number): tf.Tensor => {
     const p = t.shape.map((): [number, number] => [0, 0]);
     p[axis] = [start, n - start - size];
     return tf.pad(t, p);
   };
-  if (left !== null) sum = tf.add(sum, padded(left, off, before));
-  if (right !== null) sum = tf.add(sum, padded(right, rightStart, after));
+  let sum = sliceAxis(dy, axis, before, n);
+  if (before > 0) sum = tf.add(sum, padded(tf.reverse(sliceAxis(dy, axis, 0, before), axis), off, before));
+  if (after > 0) sum = tf.add(sum, padded(tf.reverse(sliceAxis(dy, axis, before + n, after), axis), rightStart, after));
   return sum;
 }
 

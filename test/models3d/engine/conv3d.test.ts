@@ -92,6 +92,23 @@ describe('Conv3D on wasm as sums of Conv2D over depth taps', () => {
     tf.dispose([dy, filter, x]);
   });
 
+  it('frees the cached filter taps, and what the 2-D kernels cache for them, with the filter', () => {
+    const backend = tf.backend() as unknown as { numDataIds(): number };
+    const before = backend.numDataIds();
+    const c = cases[0];
+    const x = tf.tensor(randomValues(tf.util.sizeFromShape(c.x), 7), c.x) as tf.Tensor5D;
+    const w = tf.tensor(randomValues(tf.util.sizeFromShape(c.w), 8), c.w) as tf.Tensor5D;
+    const run = (): Float32Array =>
+      tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv3d(a as tf.Tensor5D, w, 1, 'same'))))(x).dataSync() as Float32Array);
+    const first = run();
+    const cachedIds = backend.numDataIds();
+    expect(cachedIds).toBeGreaterThan(before + 2); // the taps (and the 2-D kernels' transforms) stay
+    expect(Array.from(run())).toEqual(Array.from(first)); // cache hits give the same numbers
+    expect(backend.numDataIds()).toBe(cachedIds);
+    tf.dispose([x, w]);
+    expect(backend.numDataIds()).toBe(before);
+  });
+
   it('does not leak tensors or bytes across repeated forward + backward passes', async () => {
     const c = cases[1];
     const x = tf.tensor(randomValues(tf.util.sizeFromShape(c.x), 5), c.x) as tf.Tensor5D;
