@@ -134,6 +134,16 @@ export class OptionReader {
     return v;
   }
 
+  /** `include`: the names of the images an intensity transform touches (TorchIO's include); undefined = all. */
+  include(): string[] | undefined {
+    const v = this.o.include;
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && x.length > 0) || new Set(v).size !== v.length) {
+      this.fail('include', 'expected a non-empty array of distinct volume names', v);
+    }
+    return [...v];
+  }
+
   /** A uint32 seed. */
   seed(key: string): number {
     return this.number(key, undefined, 0, 4294967295, true);

@@ -97,16 +97,33 @@ export function defineRandom(name: string, p: number, draw: (subject: Subject, r
   return Object.freeze(self);
 }
 
-/** The volumes a twin changes: all of them (spatial) or the intensity ones only. */
+/**
+ * The volumes a twin changes: all of them (spatial) or the intensity ones only, optionally only
+ * those named in `include` (each must be an image of the subject).
+ */
 export function mapVolumes(
   subject: Subject,
   which: 'all' | 'intensity',
   fn: (vol: Volume, key: string) => Volume,
+  include?: readonly string[],
 ): Record<string, Volume> {
+  for (const name of include ?? []) {
+    if (subject[name] === undefined || subject[name].kind !== 'intensity') {
+      throw new VoxshiftError('INVALID_ARGUMENT', `include names ${JSON.stringify(name)}, which is not an image of the subject (${Object.keys(subject).join(', ')})`, {
+        param: 'include',
+      });
+    }
+  }
   const out: Record<string, Volume> = {};
   for (const key of Object.keys(subject)) {
     const v = subject[key];
-    out[key] = which === 'intensity' && v.kind !== 'intensity' ? v : fn(v, key);
+    const skip = (which === 'intensity' && v.kind !== 'intensity') || (include !== undefined && !include.includes(key));
+    out[key] = skip ? v : fn(v, key);
   }
   return out;
+}
+
+/** `{ include }` when given, `{}` otherwise (keeps recorded params short). */
+export function includeParam(include: string[] | undefined): { include?: string[] } {
+  return include ? { include } : {};
 }

@@ -7,7 +7,7 @@
 import { deriveVolume, voxelCount } from '../../volumes/volume.ts';
 import { uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { floatCopy } from './common.ts';
 
@@ -50,13 +50,14 @@ export function biasField(shape: readonly number[], order: number, coefficients:
   return out;
 }
 
-export function BiasField(params: { order: number; coefficients: number[] }, where = 'BiasField'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['order', 'coefficients']);
+export function BiasField(params: { order: number; coefficients: number[]; include?: string[] }, where = 'BiasField'): DeterministicTransform {
+  const r = new OptionReader(where, params, ['order', 'coefficients', 'include']);
+  const inc = includeParam(r.include());
   const order = r.number('order', undefined, 0, 6, true);
   const coefficients = r.numbers('coefficients', undefined, biasTermCount(order));
   return defineTwin(
     'BiasField',
-    { order, coefficients },
+    { order, coefficients, ...inc },
     (subject) => {
       let field: Float32Array | null = null;
       return mapVolumes(subject, 'intensity', (v) => {
@@ -65,9 +66,9 @@ export function BiasField(params: { order: number; coefficients: number[] }, whe
         const n = voxelCount(v.shape);
         for (let i = 0; i < d.length; i++) d[i] *= field[i % n];
         return deriveVolume(v, { data: d });
-      });
+      }, inc.include);
     },
-    () => BiasField({ order, coefficients: coefficients.map((c) => -c) }),
+    () => BiasField({ order, coefficients: coefficients.map((c) => -c), ...inc }),
   );
 }
 
@@ -76,14 +77,17 @@ export interface RandomBiasFieldOptions {
   coefficients?: number;
   /** Default 3. */
   order?: number;
+  /** Only these images (default: every image of the subject). */
+  include?: string[];
   p?: number;
 }
 
 export function RandomBiasField(options: RandomBiasFieldOptions = {}, where = 'RandomBiasField'): Transform {
-  const r = new OptionReader(where, options, ['coefficients', 'order', 'p']);
+  const r = new OptionReader(where, options, ['coefficients', 'order', 'p', 'include']);
+  const inc = includeParam(r.include());
   const c = r.number('coefficients', 0.5, 0, 5);
   const order = r.number('order', 3, 0, 6, true);
   return defineRandom('RandomBiasField', r.prob('p', 1), (_s, rng) =>
-    BiasField({ order, coefficients: Array.from({ length: biasTermCount(order) }, () => uniform(rng, -c, c)) }),
+    BiasField({ order, coefficients: Array.from({ length: biasTermCount(order) }, () => uniform(rng, -c, c)), ...inc }),
   );
 }

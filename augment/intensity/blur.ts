@@ -7,7 +7,7 @@ import { deriveVolume, voxelCount } from '../../volumes/volume.ts';
 import { uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
 import type { Range, Vec3 } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { floatCopy } from './common.ts';
 
@@ -43,10 +43,11 @@ export function blurAxis(data: Float32Array, shape: readonly number[], axis: num
   }
 }
 
-export function Blur(params: { sigmaMm: Vec3 }, where = 'Blur'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['sigmaMm']);
+export function Blur(params: { sigmaMm: Vec3; include?: string[] }, where = 'Blur'): DeterministicTransform {
+  const r = new OptionReader(where, params, ['sigmaMm', 'include']);
+  const inc = includeParam(r.include());
   const sigmaMm = r.vec3('sigmaMm', undefined, 0, 1000);
-  return defineTwin('Blur', { sigmaMm }, (subject) =>
+  return defineTwin('Blur', { sigmaMm, ...inc }, (subject) =>
     mapVolumes(subject, 'intensity', (v) => {
       const d = floatCopy(v);
       const n = voxelCount(v.shape);
@@ -55,12 +56,13 @@ export function Blur(params: { sigmaMm: Vec3 }, where = 'Blur'): DeterministicTr
         for (let a = 0; a < 3; a++) blurAxis(c, v.shape, a, sigmaMm[a] / v.spacing[a]);
       }
       return deriveVolume(v, { data: d });
-    }),
+    }, inc.include),
   );
 }
 
-export function RandomBlur(options: { sigmaMm?: Range; p?: number } = {}, where = 'RandomBlur'): Transform {
-  const r = new OptionReader(where, options, ['sigmaMm', 'p']);
+export function RandomBlur(options: { sigmaMm?: Range; p?: number; include?: string[] } = {}, where = 'RandomBlur'): Transform {
+  const r = new OptionReader(where, options, ['sigmaMm', 'p', 'include']);
+  const inc = includeParam(r.include());
   const s = r.range('sigmaMm', [0, 2], 0, 1000);
-  return defineRandom('RandomBlur', r.prob('p', 1), (_s, rng) => Blur({ sigmaMm: [uniform(rng, ...s), uniform(rng, ...s), uniform(rng, ...s)] }));
+  return defineRandom('RandomBlur', r.prob('p', 1), (_s, rng) => Blur({ sigmaMm: [uniform(rng, ...s), uniform(rng, ...s), uniform(rng, ...s)], ...inc }));
 }

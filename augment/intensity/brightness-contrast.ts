@@ -8,25 +8,26 @@ import { deriveVolume } from '../../volumes/volume.ts';
 import { uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
 import type { Range } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { floatCopy, meanStd } from './common.ts';
 
-export function BrightnessContrast(params: { brightness?: number; contrast?: number }, where = 'BrightnessContrast'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['brightness', 'contrast']);
+export function BrightnessContrast(params: { brightness?: number; contrast?: number; include?: string[] }, where = 'BrightnessContrast'): DeterministicTransform {
+  const r = new OptionReader(where, params, ['brightness', 'contrast', 'include']);
+  const inc = includeParam(r.include());
   const brightness = r.number('brightness', 1, 1e-3, 1e3);
   const contrast = r.number('contrast', 1, 1e-3, 1e3);
   return defineTwin(
     'BrightnessContrast',
-    { brightness, contrast },
+    { brightness, contrast, ...inc },
     (subject) =>
       mapVolumes(subject, 'intensity', (v) => {
         const d = floatCopy(v);
         const m = meanStd(d).mean;
         for (let i = 0; i < d.length; i++) d[i] = brightness * (m + contrast * (d[i] - m));
         return deriveVolume(v, { data: d });
-      }),
-    () => BrightnessContrast({ brightness: 1 / brightness, contrast: 1 / contrast }),
+      }, inc.include),
+    () => BrightnessContrast({ brightness: 1 / brightness, contrast: 1 / contrast, ...inc }),
   );
 }
 
@@ -35,14 +36,17 @@ export interface RandomBrightnessContrastOptions {
   brightness?: Range;
   /** Default [0.75, 1.25] (nnU-Net). */
   contrast?: Range;
+  /** Only these images (default: every image of the subject). */
+  include?: string[];
   p?: number;
 }
 
 export function RandomBrightnessContrast(options: RandomBrightnessContrastOptions = {}, where = 'RandomBrightnessContrast'): Transform {
-  const r = new OptionReader(where, options, ['brightness', 'contrast', 'p']);
+  const r = new OptionReader(where, options, ['brightness', 'contrast', 'p', 'include']);
+  const inc = includeParam(r.include());
   const b = r.range('brightness', [0.75, 1.25], 1e-3, 1e3);
   const c = r.range('contrast', [0.75, 1.25], 1e-3, 1e3);
   return defineRandom('RandomBrightnessContrast', r.prob('p', 1), (_s, rng) =>
-    BrightnessContrast({ brightness: uniform(rng, ...b), contrast: uniform(rng, ...c) }),
+    BrightnessContrast({ brightness: uniform(rng, ...b), contrast: uniform(rng, ...c), ...inc }),
   );
 }

@@ -7,16 +7,17 @@ import { deriveVolume } from '../../volumes/volume.ts';
 import { uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
 import type { Range } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { floatCopy, meanStd } from './common.ts';
 
-export function Gamma(params: { gamma: number }, where = 'Gamma'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['gamma']);
+export function Gamma(params: { gamma: number; include?: string[] }, where = 'Gamma'): DeterministicTransform {
+  const r = new OptionReader(where, params, ['gamma', 'include']);
   const gamma = r.number('gamma', undefined, 1e-3, 1e3);
+  const inc = includeParam(r.include());
   return defineTwin(
     'Gamma',
-    { gamma },
+    { gamma, ...inc },
     (subject) =>
       mapVolumes(subject, 'intensity', (v) => {
         const d = floatCopy(v);
@@ -24,19 +25,22 @@ export function Gamma(params: { gamma: number }, where = 'Gamma'): Deterministic
         const span = max - min;
         if (span > 0) for (let i = 0; i < d.length; i++) d[i] = min + span * ((d[i] - min) / span) ** gamma;
         return deriveVolume(v, { data: d });
-      }),
-    () => Gamma({ gamma: 1 / gamma }),
+      }, inc.include),
+    () => Gamma({ gamma: 1 / gamma, ...inc }),
   );
 }
 
 export interface RandomGammaOptions {
   /** log(γ) is uniform in this range. Default [-0.3, 0.3] (TorchIO). */
   logGamma?: Range;
+  /** Only these images (default: every image of the subject). */
+  include?: string[];
   p?: number;
 }
 
 export function RandomGamma(options: RandomGammaOptions = {}, where = 'RandomGamma'): Transform {
-  const r = new OptionReader(where, options, ['logGamma', 'p']);
+  const r = new OptionReader(where, options, ['logGamma', 'p', 'include']);
+  const inc = includeParam(r.include());
   const lg = r.range('logGamma', [-0.3, 0.3], -5, 5);
-  return defineRandom('RandomGamma', r.prob('p', 1), (_s, rng) => Gamma({ gamma: Math.exp(uniform(rng, ...lg)) }));
+  return defineRandom('RandomGamma', r.prob('p', 1), (_s, rng) => Gamma({ gamma: Math.exp(uniform(rng, ...lg)), ...inc }));
 }

@@ -7,7 +7,7 @@
 import { randomInt, uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
 import type { Range } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { editSpectrum, freqIndex } from './kspace.ts';
 
@@ -16,15 +16,17 @@ export interface GhostingParams {
   axis: number;
   intensity: number;
   restore?: number;
+  include?: string[];
 }
 
 export function Ghosting(params: GhostingParams, where = 'Ghosting'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['numGhosts', 'axis', 'intensity', 'restore']);
+  const r = new OptionReader(where, params, ['numGhosts', 'axis', 'intensity', 'restore', 'include']);
+  const inc = includeParam(r.include());
   const numGhosts = r.number('numGhosts', undefined, 1, 1e6, true);
   const axis = r.axis('axis', undefined);
   const intensity = r.number('intensity', undefined, 0, 1);
   const restore = r.number('restore', 0.02, 0, 1);
-  return defineTwin('Ghosting', { numGhosts, axis, intensity, restore }, (subject) =>
+  return defineTwin('Ghosting', { numGhosts, axis, intensity, restore, ...inc }, (subject) =>
     mapVolumes(subject, 'intensity', (v) =>
       editSpectrum(v, (s) => {
         const shape = v.shape;
@@ -43,7 +45,7 @@ export function Ghosting(params: GhostingParams, where = 'Ghosting'): Determinis
           }
         }
       }),
-    ),
+    inc.include),
   );
 }
 
@@ -55,11 +57,14 @@ export interface RandomGhostingOptions {
   /** Default [0.5, 1] (TorchIO). */
   intensity?: Range;
   restore?: number;
+  /** Only these images (default: every image of the subject). */
+  include?: string[];
   p?: number;
 }
 
 export function RandomGhosting(options: RandomGhostingOptions = {}, where = 'RandomGhosting'): Transform {
-  const r = new OptionReader(where, options, ['numGhosts', 'axes', 'intensity', 'restore', 'p']);
+  const r = new OptionReader(where, options, ['numGhosts', 'axes', 'intensity', 'restore', 'p', 'include']);
+  const inc = includeParam(r.include());
   const ng = r.range('numGhosts', [4, 10], 1);
   if (!Number.isInteger(ng[0]) || !Number.isInteger(ng[1])) r.fail('numGhosts', 'expected [min, max] integers', ng);
   const axes = r.axes('axes', [0, 1, 2]);
@@ -72,6 +77,7 @@ export function RandomGhosting(options: RandomGhostingOptions = {}, where = 'Ran
       axis: axes[randomInt(rng, 0, axes.length - 1)],
       intensity: uniform(rng, ...intensity),
       restore,
+      ...inc,
     }),
   );
 }

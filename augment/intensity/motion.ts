@@ -12,7 +12,7 @@ import { deriveVolume, voxelCount } from '../../volumes/volume.ts';
 import { OptionReader } from '../options.ts';
 import type { Vec3 } from '../options.ts';
 import { subjectGrid } from '../subject.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { affineComponentsMatrix, affineVoxelMatrix } from '../spatial/affine.ts';
 import { warpVolume } from '../spatial/warp.ts';
@@ -26,17 +26,19 @@ export interface MotionParams {
   translationMm: number[];
   /** One sorted fraction in (0, 1) per moved pose. */
   times: number[];
+  include?: string[];
 }
 
 export function Motion(params: MotionParams, where = 'Motion'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['rotationDeg', 'translationMm', 'times']);
+  const r = new OptionReader(where, params, ['rotationDeg', 'translationMm', 'times', 'include']);
+  const inc = includeParam(r.include());
   const times = r.numbers('times', undefined);
   if (times.length === 0 || times.some((t, i) => !(t > 0 && t < 1) || (i > 0 && t < times[i - 1]))) {
     r.fail('times', 'expected sorted fractions in (0, 1), one per moved pose', times);
   }
   const rotationDeg = r.numbers('rotationDeg', undefined, 3 * times.length);
   const translationMm = r.numbers('translationMm', undefined, 3 * times.length);
-  return defineTwin('Motion', { rotationDeg, translationMm, times }, (subject) => {
+  return defineTwin('Motion', { rotationDeg, translationMm, times, ...inc }, (subject) => {
     const grid = subjectGrid(subject);
     const [, , nz] = grid.shape;
     const matrices = times.map((_, t) =>
@@ -79,7 +81,7 @@ export function Motion(params: MotionParams, where = 'Motion'): DeterministicTra
         imageOf(result, v.shape, min >= 0, out.subarray(ch * n, (ch + 1) * n));
       }
       return deriveVolume(v, { data: out });
-    });
+    }, inc.include);
   });
 }
 
@@ -90,11 +92,14 @@ export interface RandomMotionOptions {
   translationMm?: number;
   /** Moved poses. Default 2 (TorchIO). */
   numTransforms?: number;
+  /** Only these images (default: every image of the subject). */
+  include?: string[];
   p?: number;
 }
 
 export function RandomMotion(options: RandomMotionOptions = {}, where = 'RandomMotion'): Transform {
-  const r = new OptionReader(where, options, ['degrees', 'translationMm', 'numTransforms', 'p']);
+  const r = new OptionReader(where, options, ['degrees', 'translationMm', 'numTransforms', 'p', 'include']);
+  const inc = includeParam(r.include());
   const deg = r.number('degrees', 10, 0, 180);
   const tr = r.number('translationMm', 10, 0);
   const count = r.number('numTransforms', 2, 1, 20, true);
@@ -102,6 +107,6 @@ export function RandomMotion(options: RandomMotionOptions = {}, where = 'RandomM
     const rotationDeg = Array.from({ length: 3 * count }, () => uniform(rng, -deg, deg));
     const translationMm = Array.from({ length: 3 * count }, () => uniform(rng, -tr, tr));
     const times = Array.from({ length: count }, () => uniform(rng, 0.05, 0.95)).sort((a, b) => a - b);
-    return Motion({ rotationDeg, translationMm, times });
+    return Motion({ rotationDeg, translationMm, times, ...inc });
   });
 }

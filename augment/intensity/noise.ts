@@ -8,7 +8,7 @@ import { deriveVolume } from '../../volumes/volume.ts';
 import { nextSeed, uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
 import type { Range } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { floatCopy, gaussianFill, meanStd, volumeRng } from './common.ts';
 
@@ -16,14 +16,16 @@ export interface NoiseParams {
   std: number;
   mean?: number;
   seed: number;
+  include?: string[];
 }
 
 export function Noise(params: NoiseParams, where = 'Noise'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['std', 'mean', 'seed']);
+  const r = new OptionReader(where, params, ['std', 'mean', 'seed', 'include']);
+  const inc = includeParam(r.include());
   const std = r.number('std', undefined, 0);
   const mean = r.number('mean', 0);
   const seed = r.seed('seed');
-  return defineTwin('Noise', { std, mean, seed }, (subject) =>
+  return defineTwin('Noise', { std, mean, seed, ...inc }, (subject) =>
     mapVolumes(subject, 'intensity', (v, key) => {
       const d = floatCopy(v);
       const scale = meanStd(d).std;
@@ -31,7 +33,7 @@ export function Noise(params: NoiseParams, where = 'Noise'): DeterministicTransf
       gaussianFill(volumeRng(seed, key), g);
       for (let i = 0; i < d.length; i++) d[i] += scale * (mean + std * g[i]);
       return deriveVolume(v, { data: d });
-    }),
+    }, inc.include),
   );
 }
 
@@ -40,14 +42,17 @@ export interface RandomNoiseOptions {
   std?: Range;
   /** Relative mean range. Default [0, 0]. */
   mean?: Range;
+  /** Only these images (default: every image of the subject). */
+  include?: string[];
   p?: number;
 }
 
 export function RandomNoise(options: RandomNoiseOptions = {}, where = 'RandomNoise'): Transform {
-  const r = new OptionReader(where, options, ['std', 'mean', 'p']);
+  const r = new OptionReader(where, options, ['std', 'mean', 'p', 'include']);
+  const inc = includeParam(r.include());
   const std = r.range('std', [0, 0.1], 0);
   const mean = r.range('mean', [0, 0]);
   return defineRandom('RandomNoise', r.prob('p', 1), (_s, rng) =>
-    Noise({ std: uniform(rng, ...std), mean: uniform(rng, ...mean), seed: nextSeed(rng) }),
+    Noise({ std: uniform(rng, ...std), mean: uniform(rng, ...mean), seed: nextSeed(rng), ...inc }),
   );
 }

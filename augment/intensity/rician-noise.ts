@@ -6,15 +6,16 @@ import { deriveVolume } from '../../volumes/volume.ts';
 import { nextSeed, uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
 import type { Range } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { floatCopy, gaussianFill, meanStd, volumeRng } from './common.ts';
 
-export function RicianNoise(params: { std: number; seed: number }, where = 'RicianNoise'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['std', 'seed']);
+export function RicianNoise(params: { std: number; seed: number; include?: string[] }, where = 'RicianNoise'): DeterministicTransform {
+  const r = new OptionReader(where, params, ['std', 'seed', 'include']);
+  const inc = includeParam(r.include());
   const std = r.number('std', undefined, 0);
   const seed = r.seed('seed');
-  return defineTwin('RicianNoise', { std, seed }, (subject) =>
+  return defineTwin('RicianNoise', { std, seed, ...inc }, (subject) =>
     mapVolumes(subject, 'intensity', (v, key) => {
       const d = floatCopy(v);
       const sigma = std * meanStd(d).std;
@@ -22,12 +23,13 @@ export function RicianNoise(params: { std: number; seed: number }, where = 'Rici
       gaussianFill(volumeRng(seed, key), g);
       for (let i = 0; i < d.length; i++) d[i] = Math.hypot(d[i] + sigma * g[2 * i], sigma * g[2 * i + 1]);
       return deriveVolume(v, { data: d });
-    }),
+    }, inc.include),
   );
 }
 
-export function RandomRicianNoise(options: { std?: Range; p?: number } = {}, where = 'RandomRicianNoise'): Transform {
-  const r = new OptionReader(where, options, ['std', 'p']);
+export function RandomRicianNoise(options: { std?: Range; p?: number; include?: string[] } = {}, where = 'RandomRicianNoise'): Transform {
+  const r = new OptionReader(where, options, ['std', 'p', 'include']);
+  const inc = includeParam(r.include());
   const std = r.range('std', [0, 0.1], 0);
-  return defineRandom('RandomRicianNoise', r.prob('p', 1), (_s, rng) => RicianNoise({ std: uniform(rng, ...std), seed: nextSeed(rng) }));
+  return defineRandom('RandomRicianNoise', r.prob('p', 1), (_s, rng) => RicianNoise({ std: uniform(rng, ...std), seed: nextSeed(rng), ...inc }));
 }

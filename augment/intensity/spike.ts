@@ -6,7 +6,7 @@
 import { randomInt, uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
 import type { Range } from '../options.ts';
-import { defineRandom, defineTwin, mapVolumes } from '../transform.ts';
+import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
 import { editSpectrum, freqIndex } from './kspace.ts';
 
@@ -14,16 +14,18 @@ export interface SpikeParams {
   /** 3 relative frequencies per spike, each in [−0.5, 0.5]. */
   positions: number[];
   intensity: number;
+  include?: string[];
 }
 
 export function Spike(params: SpikeParams, where = 'Spike'): DeterministicTransform {
-  const r = new OptionReader(where, params, ['positions', 'intensity']);
+  const r = new OptionReader(where, params, ['positions', 'intensity', 'include']);
+  const inc = includeParam(r.include());
   const positions = r.numbers('positions', undefined);
   if (positions.length % 3 !== 0 || positions.some((x) => x < -0.5 || x > 0.5)) {
     r.fail('positions', 'expected 3 relative frequencies in [-0.5, 0.5] per spike', positions);
   }
   const intensity = r.number('intensity', undefined, -100, 100);
-  return defineTwin('Spike', { positions, intensity }, (subject) =>
+  return defineTwin('Spike', { positions, intensity, ...inc }, (subject) =>
     mapVolumes(subject, 'intensity', (v) =>
       editSpectrum(v, (s) => {
         let max = 0;
@@ -36,7 +38,7 @@ export function Spike(params: SpikeParams, where = 'Spike'): DeterministicTransf
           s.re[i + nx * (j + ny * k)] += intensity * max;
         }
       }),
-    ),
+    inc.include),
   );
 }
 
@@ -45,11 +47,14 @@ export interface RandomSpikeOptions {
   numSpikes?: Range;
   /** Default [1, 3] (TorchIO), sign drawn at random. */
   intensity?: Range;
+  /** Only these images (default: every image of the subject). */
+  include?: string[];
   p?: number;
 }
 
 export function RandomSpike(options: RandomSpikeOptions = {}, where = 'RandomSpike'): Transform {
-  const r = new OptionReader(where, options, ['numSpikes', 'intensity', 'p']);
+  const r = new OptionReader(where, options, ['numSpikes', 'intensity', 'p', 'include']);
+  const inc = includeParam(r.include());
   const ns = r.range('numSpikes', [1, 1], 1, 100);
   if (!Number.isInteger(ns[0]) || !Number.isInteger(ns[1])) r.fail('numSpikes', 'expected [min, max] integers', ns);
   const intensity = r.range('intensity', [1, 3], 0, 100);
@@ -57,6 +62,6 @@ export function RandomSpike(options: RandomSpikeOptions = {}, where = 'RandomSpi
     const count = randomInt(rng, ns[0], ns[1]);
     const positions = Array.from({ length: 3 * count }, () => uniform(rng, -0.5, 0.5));
     const sign = rng() < 0.5 ? -1 : 1;
-    return Spike({ positions, intensity: sign * uniform(rng, ...intensity) });
+    return Spike({ positions, intensity: sign * uniform(rng, ...intensity), ...inc });
   });
 }

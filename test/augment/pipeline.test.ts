@@ -73,6 +73,7 @@ describe('JSON pipelines', () => {
       ['{ not json', 'pipeline', /not valid JSON/],
       [[{ type: 'RandomElastic', controlPoints: 2 }], 'pipeline[0].controlPoints', />= 4/],
       [[{ type: 'Affine', rotationDeg: [1, 2] }], 'pipeline[0].rotationDeg', /3 numbers/],
+      [[{ type: 'RandomBiasField', include: 't1' }], 'pipeline[0].include', /array of distinct volume names/],
     ];
     for (const [json, param, message] of cases) {
       const e = messageOf(() => parsePipeline(json));

@@ -316,3 +316,47 @@ describe('intensity transforms', () => {
     }
   });
 });
+
+describe('odd subjects', () => {
+  it('a single-slice subject (16×16×1) and a 2-channel image go through both presets', () => {
+    const shape = [16, 16, 1];
+    const labels = createVolume({ data: Uint8Array.from({ length: 256 }, (_, i) => ((i % 16) > 5 && (i >> 4) > 4 ? 2 : 0)), shape, spacing: [1, 1, 5], kind: 'label' });
+    const img = createVolume({ data: Float32Array.from(labels.data, (v, i) => v * 100 + (i % 7)), shape, spacing: [1, 1, 5] });
+    const two = createVolume({ data: Float32Array.from({ length: 512 }, (_, i) => (i < 256 ? i : 1000 - i)), shape, channels: 2, spacing: [1, 1, 5] });
+    const subject = createSubject({ img, two, labels });
+    for (const name of ['mr', 'ct'] as const) {
+      for (let seed = 0; seed < 6; seed++) {
+        const out = presetPipeline(name).apply(subject, createRng(seed));
+        expect(out.two.channels).toBe(2);
+        expect(out.two.data.length).toBe(512);
+        for (const v of new Set(out.labels.data)) expect([0, 2]).toContain(v);
+        for (const key of ['img', 'two']) for (const v of out[key].data) if (!Number.isFinite(v)) throw new Error(`${name} ${seed} ${key}: ${v}`);
+      }
+    }
+    // Channels are processed independently: flipping a 2-channel image flips each channel.
+    const flipped = Flip({ axes: [0] }).apply(subject);
+    expect(flipped.two.data[0]).toBe(15);
+    expect(flipped.two.data[256]).toBe(1000 - 256 - 15);
+  });
+});
+
+describe('include (TorchIO’s include): intensity transforms on chosen images only', () => {
+  it('touches only the named images, records include, and refuses unknown names or label maps', () => {
+    const s = phantomSubject(2);
+    for (const t of [Gamma({ gamma: 2, include: ['t1'] }), Ghosting({ numGhosts: 4, axis: 0, intensity: 0.8, include: ['t1'] })]) {
+      const out = t.apply(s);
+      expect(out.ct).toBe(s.ct);
+      expect(out.labels).toBe(s.labels);
+      expect(out.t1).not.toBe(s.t1);
+      expect(out.t1.history.at(-1)?.params).toMatchObject({ include: ['t1'] });
+      expect(bytesOf(twinFromHistory(out.t1.history.at(-1)!).apply(s).t1).equals(bytesOf(out.t1))).toBe(true);
+    }
+    const random = RandomGamma({ include: ['ct'] }).apply(s, createRng(1));
+    expect(random.t1).toBe(s.t1);
+    expect(random.ct).not.toBe(s.ct);
+    expect(Gamma({ gamma: 2, include: ['t1'] }).inverse().params).toEqual({ gamma: 0.5, include: ['t1'] });
+    expect(() => Gamma({ gamma: 2, include: ['t2'] }).apply(s)).toThrow(code('INVALID_ARGUMENT'));
+    expect(() => Gamma({ gamma: 2, include: ['labels'] }).apply(s)).toThrow(code('INVALID_ARGUMENT'));
+    expect(() => Gamma({ gamma: 2, include: [] })).toThrow(code('INVALID_ARGUMENT'));
+  });
+});
