@@ -109,7 +109,7 @@ describe('presets', () => {
     const mr = presetPipeline('mr');
     const rng = createRng(1);
     mr.apply(subject, rng);
-    const n = 6;
+    const n = 3;
     const t0 = performance.now();
     for (let i = 0; i < n; i++) mr.apply(subject, rng);
     const perSecond = (n * 1000) / (performance.now() - t0);
