@@ -23,6 +23,10 @@ function isInstalled(name: string): boolean {
   }
 }
 
+function hasGit(): boolean {
+  return spawnSync('git', ['--version']).status === 0;
+}
+
 function values(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n);
@@ -53,6 +57,16 @@ describe('initBackend', () => {
     const bundle = readFileSync(require.resolve('@tensorflow/tfjs-backend-wasm'), 'utf8');
     expect(bundle).toContain('writeNodeWorkerScript');
     expect(bundle).toContain('2 * require$$4.cpus().length');
+  });
+
+  it.skipIf(!hasGit())('the installed bundle is exactly the pristine 4.22.0 plus patches/ (the patch reverses cleanly)', () => {
+    const root = path.resolve(new URL('../../..', import.meta.url).pathname);
+    const result = spawnSync('git', ['apply', '--check', '--reverse', 'patches/@tensorflow+tfjs-backend-wasm+4.22.0.patch'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 
   it('starts wasm with 2 threads whose matmul matches the pure-JS backend', async () => {
