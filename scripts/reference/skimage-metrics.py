@@ -26,6 +26,10 @@ Metrics (SynthRAD 2023 conventions where they exist):
   skimage's defaults (7-voxel uniform window, sample covariance: ssimUniform); maskedSsim: outside
   the mask set to lo in both before the shift, full=True map averaged over the mask (SynthRAD);
   ssimSlices: the gaussian SSIM of each 2-D slice [:, :, k].
+- msSsim: an independent numpy/scipy implementation of ms-ssim.ts's definition (Wang 2003 weights,
+  scipy.ndimage.gaussian_filter σ = 1.5, truncate 3.5, mode 'reflect'; means cropped by
+  min(5, (n - 1) // 2) per axis; negative means clamped to 0; 2×2×2 block means between scales,
+  odd last voxel dropped). skimage has no MS-SSIM.
 """
 import json
 import os
@@ -74,6 +78,29 @@ def body_mask(vol, is_ct):
     return mask, thr
 
 
+MS_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
+
+
+def ms_ssim(x, y, R):
+    c1, c2 = (0.01 * R) ** 2, (0.03 * R) ** 2
+    f = lambda a: ndimage.gaussian_filter(a, 1.5, mode='reflect', truncate=3.5)
+    out = 1.0
+    for j, w in enumerate(MS_WEIGHTS):
+        ux, uy = f(x), f(y)
+        vx, vy, vxy = f(x * x) - ux * ux, f(y * y) - uy * uy, f(x * y) - ux * uy
+        cs = (2 * vxy + c2) / (vx + vy + c2)
+        smap = (2 * ux * uy + c1) / (ux * ux + uy * uy + c1) * cs
+        m = smap if j == len(MS_WEIGHTS) - 1 else cs
+        crop = tuple(slice(min(5, (n - 1) // 2), n - min(5, (n - 1) // 2)) for n in m.shape)
+        out *= max(float(m[crop].mean()), 0.0) ** w
+        if j < len(MS_WEIGHTS) - 1:
+            ev = tuple(slice(0, n // 2 * 2) for n in x.shape)
+            x, y = x[ev], y[ev]
+            sh = [x.shape[0] // 2, 2, x.shape[1] // 2, 2, x.shape[2] // 2, 2]
+            x, y = x.reshape(sh).mean(axis=(1, 3, 5)), y.reshape(sh).mean(axis=(1, 3, 5))
+    return out
+
+
 def prep(x, lo, hi, mask=None):
     y = np.clip(x, lo, hi)
     if mask is not None:
@@ -109,6 +136,7 @@ def case(path, perturb, is_ct, rng):
         'ssim': float(structural_similarity(y, x, data_range=R, **GAUSS)),
         'ssimUniform': float(structural_similarity(y, x, data_range=R)),
         'maskedSsim': float(smap[mask].mean()),
+        'msSsim': ms_ssim(x, y, R),
         'ssimSlices': [float(structural_similarity(y[:, :, k], x[:, :, k], data_range=R, **GAUSS)) for k in range(ref.shape[2])],
     }
 

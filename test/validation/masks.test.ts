@@ -50,6 +50,16 @@ describe('bodyMask', () => {
     expect(count(bodyMask(vol, { sliceAxis: 0 }).data)).toBe((100 - 36) * 6);
   });
 
+  it("'3d' fills a cavity closed in 3-D that 'none' keeps", () => {
+    const shell = ctBox([10, 10, 10], (i, j, k) => {
+      const inBox = (lo: number, hi: number): boolean => i >= lo && i <= hi && j >= lo && j <= hi && k >= lo && k <= hi;
+      return inBox(2, 7) && !inBox(4, 5) ? 30 : -1000;
+    });
+    expect(count(bodyMask(shell, { fillHoles: 'none' }).data)).toBe(216 - 8);
+    expect(count(bodyMask(shell, { fillHoles: '3d' }).data)).toBe(216);
+    expect(count(bodyMask(shell).data)).toBe(216);
+  });
+
   it('an explicit threshold overrides the default; nothing above it gives an empty mask', () => {
     const vol = ctBox([8, 8, 8], (i) => (i < 4 ? 100 : 300));
     expect(count(bodyMask(vol, { threshold: 200 }).data)).toBe(4 * 64);

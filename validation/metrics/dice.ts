@@ -38,14 +38,33 @@ export function dice(pred: Volume, ref: Volume, options: DiceOptions = {}): numb
   return diceOf(pred, ref, options.label);
 }
 
-/** Dice for each label (default: every non-zero label present in either map), ascending. */
+/** Dice for each label (default: every non-zero label present in either map), ascending; one pass. */
 export function dicePerLabel(pred: Volume, ref: Volume, labels?: readonly number[]): Map<number, number> {
   checkMasks(pred, ref);
-  let list = labels;
-  if (!list) {
-    const seen = new Set<number>();
-    for (const d of [pred.data, ref.data]) for (let p = 0; p < d.length; p++) if (d[p] !== 0) seen.add(d[p]);
-    list = [...seen].sort((x, y) => x - y);
+  const counts = new Map<number, [number, number, number]>();
+  const get = (l: number): [number, number, number] => {
+    let c = counts.get(l);
+    if (!c) {
+      c = [0, 0, 0];
+      counts.set(l, c);
+    }
+    return c;
+  };
+  const x = pred.data;
+  const y = ref.data;
+  for (let p = 0; p < x.length; p++) {
+    const a = x[p];
+    const b = y[p];
+    if (a !== 0) get(a)[0]++;
+    if (b !== 0) get(b)[1]++;
+    if (a === b && a !== 0) get(a)[2]++;
   }
-  return new Map(list.map((l) => [l, diceOf(pred, ref, l)]));
+  const list = labels ?? [...counts.keys()].sort((u, v) => u - v);
+  return new Map(
+    list.map((l) => {
+      if (l === 0) return [l, diceOf(pred, ref, 0)];
+      const [na, nb, both] = counts.get(l) ?? [0, 0, 0];
+      return [l, na + nb === 0 ? 1 : (2 * both) / (na + nb)];
+    }),
+  );
 }

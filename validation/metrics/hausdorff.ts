@@ -12,6 +12,7 @@
  *   have different numbers of surface voxels.)
  * Empty masks: both empty → every distance is 0 (they agree); exactly one empty → Infinity.
  */
+import { VoxshiftError } from '../../volumes/errors.ts';
 import type { Shape3, Volume, VoxelArray } from '../../volumes/volume.ts';
 import { checkFinite, checkSameGrid } from './check-inputs.ts';
 import { euclideanDistanceTransform } from './distance-transform.ts';
@@ -70,16 +71,22 @@ function surfaceInBox(data: VoxelArray, label: number | undefined, shape: Shape3
 }
 
 function unionBox(a: VoxelArray, b: VoxelArray, label: number | undefined, shape: Shape3): Box | null {
-  const [nx, ny] = shape;
+  const [nx, ny, nz] = shape;
   const lo = [Infinity, Infinity, Infinity];
   const hi = [-1, -1, -1];
-  for (let p = 0; p < a.length; p++) {
-    const on = label === undefined ? a[p] !== 0 || b[p] !== 0 : a[p] === label || b[p] === label;
-    if (!on) continue;
-    const c = [p % nx, Math.floor(p / nx) % ny, Math.floor(p / (nx * ny))];
-    for (let x = 0; x < 3; x++) {
-      if (c[x] < lo[x]) lo[x] = c[x];
-      if (c[x] > hi[x]) hi[x] = c[x];
+  let p = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, p++) {
+        const on = label === undefined ? a[p] !== 0 || b[p] !== 0 : a[p] === label || b[p] === label;
+        if (!on) continue;
+        if (i < lo[0]) lo[0] = i;
+        if (i > hi[0]) hi[0] = i;
+        if (j < lo[1]) lo[1] = j;
+        if (j > hi[1]) hi[1] = j;
+        if (k < lo[2]) lo[2] = k;
+        hi[2] = k;
+      }
     }
   }
   if (hi[0] < 0) return null;
@@ -95,15 +102,10 @@ function directed(from: Uint8Array, dist: Float64Array): Float64Array {
   return out;
 }
 
-export function surfaceDistances(pred: Volume, ref: Volume, options: SurfaceDistanceOptions = {}): SurfaceDistances {
-  checkSameGrid({ vol: ref, name: 'ref' }, { vol: pred, name: 'pred' });
-  checkFinite({ vol: pred, name: 'pred' });
-  checkFinite({ vol: ref, name: 'ref' });
-  const pct = options.percentile ?? 95;
-  const box = unionBox(pred.data, ref.data, options.label, ref.shape);
+function distancesInBox(pred: Volume, ref: Volume, label: number | undefined, box: Box | null, pct: number): SurfaceDistances {
   if (box === null) return { hd95: 0, directed: [0, 0], hausdorff: 0, assd: 0 };
-  const sa = surfaceInBox(pred.data, options.label, ref.shape, box);
-  const sb = surfaceInBox(ref.data, options.label, ref.shape, box);
+  const sa = surfaceInBox(pred.data, label, ref.shape, box);
+  const sb = surfaceInBox(ref.data, label, ref.shape, box);
   const hasA = sa.some((v) => v !== 0);
   const hasB = sb.some((v) => v !== 0);
   if (!hasA || !hasB) return { hd95: Infinity, directed: [hasA ? Infinity : NaN, hasB ? Infinity : NaN], hausdorff: Infinity, assd: Infinity };
@@ -121,6 +123,69 @@ export function surfaceDistances(pred: Volume, ref: Volume, options: SurfaceDist
   const pab = percentileLinear(ab, pct);
   const pba = percentileLinear(ba, pct);
   return { hd95: Math.max(pab, pba), directed: [pab, pba], hausdorff: max, assd };
+}
+
+function checkInputs(pred: Volume, ref: Volume, percentile: number): void {
+  checkSameGrid({ vol: ref, name: 'ref' }, { vol: pred, name: 'pred' });
+  checkFinite({ vol: pred, name: 'pred' });
+  checkFinite({ vol: ref, name: 'ref' });
+  if (!(percentile >= 0 && percentile <= 100)) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `percentile must be in [0, 100], got ${percentile}`, { param: 'percentile' });
+  }
+}
+
+export function surfaceDistances(pred: Volume, ref: Volume, options: SurfaceDistanceOptions = {}): SurfaceDistances {
+  const pct = options.percentile ?? 95;
+  checkInputs(pred, ref, pct);
+  return distancesInBox(pred, ref, options.label, unionBox(pred.data, ref.data, options.label, ref.shape), pct);
+}
+
+/**
+ * surfaceDistances for each label (default: every non-zero label in either map), ascending; the
+ * labels' bounding boxes are found in one pass over the volumes.
+ */
+export function surfaceDistancesPerLabel(
+  pred: Volume,
+  ref: Volume,
+  options: { labels?: readonly number[]; percentile?: number } = {},
+): Map<number, SurfaceDistances> {
+  const pct = options.percentile ?? 95;
+  checkInputs(pred, ref, pct);
+  const [nx, ny, nz] = ref.shape;
+  const boxes = new Map<number, number[]>();
+  const grow = (l: number, i: number, j: number, k: number): void => {
+    const b = boxes.get(l);
+    if (!b) {
+      boxes.set(l, [i, j, k, i, j, k]);
+      return;
+    }
+    if (i < b[0]) b[0] = i;
+    if (j < b[1]) b[1] = j;
+    if (k < b[2]) b[2] = k;
+    if (i > b[3]) b[3] = i;
+    if (j > b[4]) b[4] = j;
+    b[5] = k;
+  };
+  const a = pred.data;
+  const r = ref.data;
+  let p = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, p++) {
+        if (a[p] !== 0) grow(a[p], i, j, k);
+        if (r[p] !== 0 && r[p] !== a[p]) grow(r[p], i, j, k);
+      }
+    }
+  }
+  const labels = options.labels ?? [...boxes.keys()].sort((x, y) => x - y);
+  return new Map(
+    labels.map((l) => {
+      if (l === 0) return [l, surfaceDistances(pred, ref, { label: 0, percentile: pct })];
+      const b = boxes.get(l);
+      const box: Box | null = b ? { lo: [b[0], b[1], b[2]], size: [b[3] - b[0] + 1, b[4] - b[1] + 1, b[5] - b[2] + 1] } : null;
+      return [l, distancesInBox(pred, ref, l, box, pct)];
+    }),
+  );
 }
 
 /** 95th-percentile Hausdorff distance in mm (see surfaceDistances). */

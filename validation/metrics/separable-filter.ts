@@ -32,38 +32,18 @@ function reflect(i: number, n: number): number {
 
 /**
  * Correlates `data` (x fastest) with `kernels[axis]` along each axis whose kernel is given (odd
- * length, centred); axes with `null` are left alone. Returns a new array.
+ * length, centred, symmetric); axes with `null` are left alone. Returns a new array.
  */
 export function separableFilter(data: Float64Array, shape: Shape3, kernels: readonly (Float64Array | null)[]): Float64Array {
   const [nx, ny] = shape;
-  const strides = [1, nx, nx * ny];
   let src: Float64Array = data;
   let out: Float64Array = new Float64Array(data.length);
   let first = true;
   for (let axis = 0; axis < 3; axis++) {
     const w = kernels[axis];
     if (!w) continue;
-    const n = shape[axis];
-    const r = (w.length - 1) / 2;
-    const stride = strides[axis];
-    const line = new Float64Array(n + 2 * r);
-    const lut = new Int32Array(n + 2 * r);
-    for (let t = 0; t < lut.length; t++) lut[t] = reflect(t - r, n);
-    // Each line along `axis` starts at a voxel whose coordinate on that axis is 0.
-    const others = shape.map((s, a) => (a === axis ? 1 : s));
-    for (let c = 0; c < others[2]; c++) {
-      for (let b = 0; b < others[1]; b++) {
-        for (let a = 0; a < others[0]; a++) {
-          const base = a + nx * (b + ny * c);
-          for (let t = 0; t < lut.length; t++) line[t] = src[base + lut[t] * stride];
-          for (let q = 0; q < n; q++) {
-            let s = 0;
-            for (let t = 0; t < w.length; t++) s += w[t] * line[q + t];
-            out[base + q * stride] = s;
-          }
-        }
-      }
-    }
+    if (axis === 0) filterX(src, out, shape, w);
+    else filterOuter(src, out, w, axis === 1 ? nx : nx * ny, axis === 1 ? ny : shape[2], axis === 1 ? nx : nx * ny, axis === 1 ? shape[2] : 1);
     if (first) {
       src = out;
       out = new Float64Array(data.length);
@@ -75,4 +55,45 @@ export function separableFilter(data: Float64Array, shape: Shape3, kernels: read
     }
   }
   return first ? Float64Array.from(data) : src;
+}
+
+/** Along x: each row copied with its reflected margins, then correlated (symmetric taps paired). */
+function filterX(src: Float64Array, out: Float64Array, shape: Shape3, w: Float64Array): void {
+  const n = shape[0];
+  const r = (w.length - 1) / 2;
+  const wc = w[r];
+  const line = new Float64Array(n + 2 * r);
+  const lut = new Int32Array(n + 2 * r);
+  for (let t = 0; t < lut.length; t++) lut[t] = reflect(t - r, n);
+  const rows = shape[1] * shape[2];
+  for (let row = 0, base = 0; row < rows; row++, base += n) {
+    for (let t = 0; t < lut.length; t++) line[t] = src[base + lut[t]];
+    for (let q = 0; q < n; q++) {
+      let s = wc * line[q + r];
+      for (let t = 0; t < r; t++) s += w[t] * (line[q + t] + line[q + 2 * r - t]);
+      out[base + q] = s;
+    }
+  }
+}
+
+/**
+ * Along y or z: whole contiguous runs (a row of x for y, a slice for z) are weighted and summed,
+ * which keeps memory access sequential. `run` values per step, `n` steps along the axis, `blocks`
+ * independent blocks of `n · run` values.
+ */
+function filterOuter(src: Float64Array, out: Float64Array, w: Float64Array, run: number, n: number, step: number, blocks: number): void {
+  const r = (w.length - 1) / 2;
+  const blockSize = n * step;
+  for (let b = 0; b < blocks; b++) {
+    const base = b * blockSize;
+    for (let q = 0; q < n; q++) {
+      const dst = base + q * step;
+      out.fill(0, dst, dst + run);
+      for (let t = 0; t < w.length; t++) {
+        const from = base + reflect(q + t - r, n) * step;
+        const wt = w[t];
+        for (let x = 0; x < run; x++) out[dst + x] += wt * src[from + x];
+      }
+    }
+  }
 }

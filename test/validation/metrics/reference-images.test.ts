@@ -12,6 +12,7 @@ import { bodyMask } from '../../../validation/masks.ts';
 import { intensityErrors } from '../../../validation/metrics/intensity-errors.ts';
 import { ncc } from '../../../validation/metrics/ncc.ts';
 import { psnr } from '../../../validation/metrics/psnr.ts';
+import { msSsim } from '../../../validation/metrics/ms-ssim.ts';
 import { ssim } from '../../../validation/metrics/ssim.ts';
 import { ssimPerSlice } from '../../../validation/metrics/ssim-per-slice.ts';
 import { FIXTURES, hasSharedData, sharedPath } from '../../helpers/shared-data.ts';
@@ -34,6 +35,7 @@ interface ImageCase {
   ssimUniform: number;
   maskedSsim: number;
   ssimSlices: number[];
+  msSsim: number;
 }
 
 const REF = JSON.parse(readFileSync(join(FIXTURES, 'reference', 'metrics.json'), 'utf8')) as {
@@ -110,6 +112,12 @@ describe.skipIf(!hasSharedData())('image metrics vs scikit-image on real volumes
         let worst = 0;
         for (let k = 0; k < s.values.length; k++) worst = Math.max(worst, Math.abs(s.values[k] - want.ssimSlices[k]));
         expect(worst).toBeLessThan(TOL);
+      });
+
+      it('MS-SSIM (5 scales) matches an independent numpy/scipy implementation within 1e-6', () => {
+        const v = msSsim(pred, ref, { dataRange: want.dataRange });
+        expect(Math.abs(v - want.msSsim)).toBeLessThan(1e-6);
+        expect(v).toBeLessThan(1);
       });
     });
   }
