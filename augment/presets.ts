@@ -9,8 +9,9 @@
  *   to ×2 (p 0.25), gamma 0.7–1.5 (p 0.3).
  * - `mr` — TorchIO's usual MR recipe: affine (±15°, 0.85–1.15, ±5 mm, p 0.5), elastic (7 control
  *   points, ≤ 5 mm, p 0.2), one MR artefact (motion, ghosting or spike; p 0.3), bias field (order 3,
- *   ±0.5, p 0.3), anisotropy (p 0.1), blur (p 0.2), Rician noise (p 0.2), gamma (p 0.3),
- *   brightness/contrast (p 0.15).
+ *   ±0.5, p 0.3), anisotropy (p 0.1), blur (p 0.2), Gaussian noise (p 0.2; TorchIO's RandomNoise —
+ *   RandomRicianNoise refuses signed images, so it is left to pipelines that `include` MR magnitude
+ *   images only), gamma (p 0.3), brightness/contrast (p 0.15).
  * Neither flips: left–right flips swap lateralised labels; add `RandomFlip` with `axes` explicitly.
  */
 import { VoxshiftError } from '../volumes/errors.ts';
@@ -50,7 +51,7 @@ export const PRESETS = {
       { type: 'RandomBiasField', p: 0.3, coefficients: 0.5, order: 3 },
       { type: 'RandomAnisotropy', p: 0.1, factor: [1.5, 4] },
       { type: 'RandomBlur', p: 0.2, sigmaMm: [0.25, 1.5] },
-      { type: 'RandomRicianNoise', p: 0.2, std: [0, 0.1] },
+      { type: 'RandomNoise', p: 0.2, std: [0, 0.1] },
       { type: 'RandomGamma', p: 0.3, logGamma: [-0.3, 0.3] },
       { type: 'RandomBrightnessContrast', p: 0.15 },
     ],

@@ -126,7 +126,13 @@ describe('alignment: image = label × 100 stays so after any spatial transform',
 function randomTransformsForDeterminism(): Array<[string, Transform]> {
   return Object.entries(RANDOM_TRANSFORMS).map(([name, f]) => {
     const options =
-      name === 'RandomPatch' ? { patchSize: [16, 16, 16], labelKey: 'labels' } : name === 'RandomFlip' ? { axes: [0, 2] } : {};
+      name === 'RandomPatch'
+        ? { patchSize: [16, 16, 16], labelKey: 'labels' }
+        : name === 'RandomFlip'
+          ? { axes: [0, 2] }
+          : name === 'RandomRicianNoise'
+            ? { include: ['t1'] }
+            : {};
     return [name, (f as (o: unknown, w: string) => Transform)(options, name)];
   });
 }
@@ -281,7 +287,7 @@ describe('intensity transforms leave label maps bit-identical', () => {
       ['RandomBiasField', RandomBiasField({ coefficients: 1 })],
       ['RandomGamma', RandomGamma({ logGamma: [-1, 1] })],
       ['RandomNoise', RandomNoise({ std: [0, 0.5], mean: [-0.1, 0.1] })],
-      ['RandomRicianNoise', RandomRicianNoise({ std: [0, 0.5] })],
+      ['RandomRicianNoise', RandomRicianNoise({ std: [0, 0.5], include: ['t1'] })],
       ['RandomBlur', RandomBlur({ sigmaMm: [0, 4] })],
       ['RandomBrightnessContrast', RandomBrightnessContrast({ brightness: [0.5, 2], contrast: [0.5, 2] })],
       ['RandomMotion', RandomMotion()],

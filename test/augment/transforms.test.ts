@@ -270,9 +270,11 @@ describe('intensity transforms', () => {
     expect(Math.abs((out.ct.data[100] - s.ct.data[100]) / ctStd - diff[100] / t1Std)).toBeGreaterThan(1e-6);
   });
 
-  it('RicianNoise gives non-negative magnitudes', () => {
-    const out = RicianNoise({ std: 0.3, seed: 1 }).apply(s);
+  it('RicianNoise gives non-negative magnitudes and refuses signed images (CT)', () => {
+    const out = RicianNoise({ std: 0.3, seed: 1, include: ['t1'] }).apply(s);
     expect(stats(out.t1.data).min).toBeGreaterThanOrEqual(0);
+    expect(out.ct).toBe(s.ct);
+    expect(() => RicianNoise({ std: 0.3, seed: 1 }).apply(s)).toThrow(expect.objectContaining({ code: 'VOXSHIFT_E_INVALID_ARGUMENT', param: 'RicianNoise.include' }));
   });
 
   it('Blur keeps a constant image constant and lowers a peak; σ = 0 changes nothing', () => {
