@@ -1,7 +1,6 @@
 import {
   backend_util,
   Conv3DBackpropInputV2,
-  util,
   type Conv3DBackpropInputV2Attrs,
   type KernelConfig,
   type KernelFunc,
@@ -9,16 +8,22 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { Accumulator, disposeInfo, filterTap, gatherDepths, reshaped, runWasmKernel } from './conv3d-util.ts';
+import { disposeInfo, filterTap, gatherDepths, runWasmKernel } from './conv3d-util.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
 
+/** dst[o … o+len) += src[i … i+len) */
+function addInto(dst: Float32Array, o: number, src: Float32Array, i: number, len: number): void {
+  for (let k = 0; k < len; k++) dst[o + k] += src[i + k];
+}
+
 /**
  * Input gradient of Conv3D (NDHWC). Input depth i receives dy[d] ⊛ᵀ W[t] for every (d, t) with
- * i = d·s + t − front. The input depths are split into s phases (i ≡ p mod s); within a phase each tap
- * maps input depth to a single output depth, so one 2-D Conv2DBackpropInput per tap handles all depths
- * of the phase at once. Phases are interleaved back into depth order at the end.
+ * i = d·s + t − front. For a tap t the input depths it reaches are i ≡ t − front (mod s), each from a
+ * single output depth, so one 2-D Conv2DBackpropInput per tap — over the output depths that exist,
+ * stacked into the batch — computes all of its contributions, which are then added into their depth
+ * slabs of dx.
  */
 export function conv3dBackpropInputWasm(args: {
   inputs: { dy: TensorInfo; filter: TensorInfo };
@@ -35,61 +40,45 @@ export function conv3dBackpropInputWasm(args: {
     });
   }
   const front = info.padInfo.front;
-  const slabOut = [inHeight, inWidth, inChannels];
-  const slab = util.sizeFromShape(slabOut);
-  const phases: TensorInfo[] = [];
+  const slab = inHeight * inWidth * inChannels;
+  const dx = backend.makeOutput([n, inDepth, inHeight, inWidth, inChannels], 'float32');
+  backend.typedArrayFromHeap(dx).fill(0);
   try {
-    for (let p = 0; p < s; p++) {
-      const count = Math.ceil((inDepth - p) / s);
-      const acc = new Accumulator(backend);
-      if (count > 0) {
-        const attrs2d = {
-          strides: [info.strideHeight, info.strideWidth],
-          pad,
-          dataFormat: 'NHWC',
-          dimRoundingMode: null,
-          inputShape: [n * count, inHeight, inWidth, inChannels],
-        } as unknown as NamedAttrMap;
-        for (let t = 0; t < filterDepth; t++) {
-          if ((((t - front - p) % s) + s) % s !== 0) continue;
-          // input depth i = p + j·s  ←  output depth d = (i − t + front) / s
-          const source = (j: number): number => (p + j * s - t + front) / s;
-          let any = false;
-          for (let j = 0; j < count && !any; j++) any = source(j) >= 0 && source(j) < outDepth;
-          if (!any) continue;
-          const dys = gatherDepths(backend, dy, n, outDepth, [outHeight, outWidth, outChannels], count, source);
-          const w = filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]);
-          try {
-            acc.add(runWasmKernel('Conv2DBackpropInput', backend, { dy: dys, filter: w }, attrs2d));
-          } finally {
-            disposeInfo(backend, dys);
+    for (let t = 0; t < filterDepth; t++) {
+      // Output depth d reaches input depth d·s + t − front; keep the d whose input depth exists.
+      const d0 = Math.max(0, Math.ceil((front - t) / s));
+      const d1 = Math.min(outDepth - 1, Math.floor((inDepth - 1 + front - t) / s));
+      const len = d1 - d0 + 1;
+      if (len <= 0) continue;
+      const attrs2d = {
+        strides: [info.strideHeight, info.strideWidth],
+        pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: null,
+        inputShape: [n * len, inHeight, inWidth, inChannels],
+      } as unknown as NamedAttrMap;
+      const dys = gatherDepths(backend, dy, n, outDepth, [outHeight, outWidth, outChannels], len, (k) => d0 + k);
+      let part: TensorInfo | null = null;
+      try {
+        part = runWasmKernel('Conv2DBackpropInput', backend, { dy: dys, filter: filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]) }, attrs2d);
+        const dst = backend.typedArrayFromHeap(dx) as Float32Array;
+        const src = backend.typedArrayFromHeap(part) as Float32Array;
+        for (let b = 0; b < n; b++) {
+          for (let k = 0; k < len; k++) {
+            const depth = (d0 + k) * s + t - front;
+            addInto(dst, (b * inDepth + depth) * slab, src, (b * len + k) * slab, slab);
           }
         }
-      }
-      phases.push(acc.take([n * Math.max(count, 0), ...slabOut]));
-    }
-    if (s === 1) {
-      const only = phases.pop() as TensorInfo;
-      return reshaped(only, [n, inDepth, inHeight, inWidth, inChannels]);
-    }
-    const out = backend.makeOutput([n, inDepth, inHeight, inWidth, inChannels], 'float32');
-    const dst = backend.typedArrayFromHeap(out);
-    for (let p = 0; p < s; p++) {
-      const count = Math.ceil((inDepth - p) / s);
-      if (count <= 0) continue;
-      const src = backend.typedArrayFromHeap(phases[p]);
-      for (let b = 0; b < n; b++) {
-        for (let j = 0; j < count; j++) {
-          const o = (b * inDepth + p + j * s) * slab;
-          const i = (b * count + j) * slab;
-          dst.set(src.subarray(i, i + slab), o);
-        }
+      } finally {
+        disposeInfo(backend, dys);
+        if (part !== null) disposeInfo(backend, part);
       }
     }
-    return out;
-  } finally {
-    for (const ph of phases) disposeInfo(backend, ph);
+  } catch (e) {
+    disposeInfo(backend, dx);
+    throw e;
   }
+  return dx;
 }
 
 export const conv3dBackpropInputConfig: KernelConfig = {
