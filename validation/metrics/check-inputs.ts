@@ -73,4 +73,5 @@ export function checkPair(pred: Volume, ref: Volume, mask?: Volume): void {
   checkSameGrid(...vols);
   checkFinite({ vol: pred, name: 'pred' });
   checkFinite({ vol: ref, name: 'ref' });
+  if (mask) checkFinite({ vol: mask, name: 'mask' });
 }

@@ -7,7 +7,10 @@
  *
  * The mask of a case is `mask` when given, 'none' for every voxel, or by default the body mask of
  * the reference (validation/masks.ts), computed once per case. With `labels`, per-tissue MAE is
- * added as `mae:<label>` (or `mae:<name>`).
+ * added as `mae:<label>` (or `mae:<name>`). With `segmentation` (two label maps on the images'
+ * grid), Dice and HD95 per label are added as `dice:<label>` and `hd95:<label>`; an HD95 of
+ * Infinity (label missing from one map) is kept, so that label's mean is Infinity, while its
+ * median stays informative.
  */
 import { VoxshiftError } from '../../volumes/errors.ts';
 import type { Volume } from '../../volumes/volume.ts';
@@ -15,6 +18,8 @@ import { bodyMask } from '../masks.ts';
 import { checkMaskNotEmpty, checkPair } from './check-inputs.ts';
 import { checkDataRange } from './data-range.ts';
 import type { DataRange } from './data-range.ts';
+import { dicePerLabel } from './dice.ts';
+import { surfaceDistancesPerLabel } from './hausdorff.ts';
 import { intensityErrors } from './intensity-errors.ts';
 import { msSsim } from './ms-ssim.ts';
 import { ncc } from './ncc.ts';
@@ -42,6 +47,8 @@ export interface CaseOptions {
   mask?: MaskOption;
   labels?: Volume;
   labelNames?: Readonly<Record<number, string>>;
+  /** Label maps to score with Dice and HD95 (e.g. segmentations of the synthetic and real CT). */
+  segmentation?: { pred: Volume; ref: Volume; labels?: readonly number[] };
 }
 
 export interface CaseRow {
@@ -121,6 +128,16 @@ export class MetricAccumulator {
     if (options.labels) {
       const rows = tissueMae(pred, ref, options.labels, { mask: mask === 'none' ? undefined : mask, names: options.labelNames });
       for (const t of rows) values[`mae:${t.name ?? t.label}`] = t.mae;
+    }
+    if (options.segmentation) {
+      const { pred: sp, ref: sr, labels } = options.segmentation;
+      checkPair(sp, ref);
+      const d = dicePerLabel(sp, sr, labels);
+      const h = surfaceDistancesPerLabel(sp, sr, { labels: [...d.keys()] });
+      for (const [l, v] of d) {
+        values[`dice:${options.labelNames?.[l] ?? l}`] = v;
+        values[`hd95:${options.labelNames?.[l] ?? l}`] = (h.get(l) as { hd95: number }).hd95;
+      }
     }
     const row: CaseRow = { id: options.id ?? `case-${this.rows.length + 1}`, voxels, values };
     this.rows.push(row);

@@ -6,6 +6,8 @@ import { createRng } from '../../../volumes/random.ts';
 import { deriveVolume } from '../../../volumes/volume.ts';
 import type { Volume } from '../../../volumes/volume.ts';
 import { bodyMask } from '../../../validation/masks.ts';
+import { dice } from '../../../validation/metrics/dice.ts';
+import { hausdorff95 } from '../../../validation/metrics/hausdorff.ts';
 import { intensityErrors } from '../../../validation/metrics/intensity-errors.ts';
 import { MetricAccumulator } from '../../../validation/metrics/metric-accumulator.ts';
 import { msSsim } from '../../../validation/metrics/ms-ssim.ts';
@@ -72,6 +74,16 @@ describe('MetricAccumulator', () => {
     expect(row.values['mae:outside']).toBe(tissues[0].mae);
     expect(row.values[`mae:${tissues[1].label}`]).toBe(tissues[1].mae);
     expect(row.values.psnr).toBeUndefined();
+  });
+
+  it('Dice and HD95 per label of two segmentations', () => {
+    const acc = new MetricAccumulator({ metrics: ['mae'] });
+    const moved = deriveVolume(phantom.labels, { data: phantom.labels.data.map((v, p) => (p >= 1600 ? phantom.labels.data[p - 1600] : 0)) });
+    const row = acc.add(ref, ref, { segmentation: { pred: moved, ref: phantom.labels, labels: [1, 2] } });
+    expect(row.values['dice:1']).toBe(dice(moved, phantom.labels, { label: 1 }));
+    expect(row.values['hd95:2']).toBe(hausdorff95(moved, phantom.labels, { label: 2 }));
+    expect(row.values['dice:1']).toBeLessThan(1);
+    expect(row.values.mae).toBe(0);
   });
 
   it('NaN values are left out of the summary; bad inputs throw VoxshiftErrors', () => {

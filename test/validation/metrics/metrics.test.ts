@@ -249,6 +249,8 @@ describe('input errors', () => {
     const none = createVolume({ data: new Uint8Array(12 ** 3), shape, kind: 'label' });
     expectError(() => psnr(ref, ref, { mask: none }), 'INVALID_ARGUMENT', 'mask is empty');
     expectError(() => ncc(ref, ref, { mask: none }), 'INVALID_ARGUMENT', 'empty');
+    const nanMask = createVolume({ data: new Float32Array(12 ** 3).fill(NaN), shape });
+    expectError(() => psnr(ref, ref, { mask: nanMask }), 'NON_FINITE_VALUES', 'mask');
     const two = createVolume({ data: new Float64Array(2 * 12 ** 3), shape, channels: 2 });
     expectError(() => intensityErrors(two, two, { mask: 'none' }), 'INVALID_ARGUMENT', 'one channel');
   });

@@ -1,0 +1,22 @@
+/** The image and segmentation metrics of voxshift's validation (see each module for definitions). */
+export { bodyMask, otsuThreshold } from '../masks.ts';
+export type { BodyMaskOptions } from '../masks.ts';
+export { CT_DATA_RANGE } from './data-range.ts';
+export type { DataRange } from './data-range.ts';
+export { dice, dicePerLabel } from './dice.ts';
+export { euclideanDistanceTransform } from './distance-transform.ts';
+export { hausdorff95, surfaceDistances, surfaceDistancesPerLabel } from './hausdorff.ts';
+export type { SurfaceDistances } from './hausdorff.ts';
+export { intensityErrors } from './intensity-errors.ts';
+export type { IntensityErrors } from './intensity-errors.ts';
+export { DEFAULT_METRICS, MetricAccumulator } from './metric-accumulator.ts';
+export type { CaseOptions, CaseRow, MetricAggregate, MetricName, MetricSummary } from './metric-accumulator.ts';
+export { MS_SSIM_WEIGHTS, msSsim } from './ms-ssim.ts';
+export { ncc } from './ncc.ts';
+export { psnr } from './psnr.ts';
+export type { MaskOption } from './resolve-mask.ts';
+export { ssim } from './ssim.ts';
+export type { SsimOptions, SsimResult } from './ssim.ts';
+export { ssimPerSlice } from './ssim-per-slice.ts';
+export { tissueMae } from './tissue-mae.ts';
+export type { TissueError } from './tissue-mae.ts';
