@@ -175,8 +175,9 @@ function exportForCheck(): string {
         ['discriminator', describePatchDiscriminator(dConfig), dims === 2 ? 32 : 24],
       ] as const) {
         const net = buildNetwork(spec, createRng(dims));
-        // Weights ×10 so that an architectural difference cannot hide under N(0, 0.02) weights.
-        for (const v of net.variables()) v.assign(tf.mul(v, 10));
+        // Weights N(0, 0.2) and non-zero biases, so that an architectural difference cannot hide under
+        // the N(0, 0.02) initialisation and zero biases.
+        for (const v of net.variables()) v.assign(tf.randomNormal(v.shape, 0, 0.2, 'float32', v.size));
         const x = randomImage(dims, n, 7);
         const y = net.apply(x);
         cases.push({

@@ -58,18 +58,32 @@ export function buildNetwork(spec: NetworkSpec, rng: Rng, options: BuildOptions 
   }
   const lastUse = new Map<string, number>();
   spec.nodes.forEach((node, i) => node.inputs.forEach((name) => lastUse.set(name, i)));
+  // A bias added right before a (non-affine) instance norm is cancelled exactly by the norm's mean
+  // subtraction, and its gradient is zero: skip the broadcast add (a slow op on wasm). The parameter
+  // stays in the spec, so the network is still the reference one (PyTorch has these biases).
+  const consumers = new Map<string, NodeSpec[]>();
+  for (const node of spec.nodes) for (const i of node.inputs) consumers.set(i, [...(consumers.get(i) ?? []), node]);
+  const biasCancelled = new Set(
+    spec.nodes
+      .filter((n) => {
+        const c = consumers.get(n.name) ?? [];
+        return n.name !== spec.output && c.length === 1 && c[0].op === 'instanceNorm' && !c[0].affine;
+      })
+      .map((n) => n.name),
+  );
   const param = (name: string): tf.Variable => params.get(name) as tf.Variable;
+  const usedVariables = [...params].filter(([name]) => !(name.endsWith('.bias') && biasCancelled.has(name.slice(0, -5)))).map(([, v]) => v);
 
   const runNode = (node: NodeSpec, ins: tf.Tensor[], options: ApplyOptions, index: number): tf.Tensor => {
     const x = ins[0];
     switch (node.op) {
       case 'conv': {
         const y = conv(x, param(`${node.name}.weight`), node.stride, node.padding);
-        return node.bias ? tf.add(y, param(`${node.name}.bias`)) : y;
+        return node.bias && !biasCancelled.has(node.name) ? tf.add(y, param(`${node.name}.bias`)) : y;
       }
       case 'convTranspose': {
         const y = convTranspose(x, param(`${node.name}.weight`), node.stride, node.padding, node.outputPadding);
-        return node.bias ? tf.add(y, param(`${node.name}.bias`)) : y;
+        return node.bias && !biasCancelled.has(node.name) ? tf.add(y, param(`${node.name}.bias`)) : y;
       }
       case 'reflectPad':
         return reflectPad(x, node.pad);
@@ -132,7 +146,7 @@ export function buildNetwork(spec: NetworkSpec, rng: Rng, options: BuildOptions 
     apply(x, options = {}) {
       checkInput(x);
       if (options.recompute && tf.engine().state.gradientDepth > 0) {
-        return withRecompute((xi) => tf.tidy(() => forward(xi, options)), x, network.variables());
+        return withRecompute((xi) => tf.tidy(() => forward(xi, options)), x, usedVariables);
       }
       return tf.tidy(() => forward(x, options));
     },

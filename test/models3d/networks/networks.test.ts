@@ -117,6 +117,18 @@ describe('the same builders give 2-D and 3-D networks', () => {
     [a, b, c].forEach((n) => n.dispose());
   });
 
+  it('a bias that feeds an instance norm changes nothing (the norm cancels it), others do', () => {
+    const net = buildNetwork(describeResnetGenerator({ spatialDims: 2, ngf: 2, blocks: 1 }), createRng(1));
+    const x = tf.randomNormal([1, 8, 8, 1], 0, 1, 'float32', 2);
+    const y0 = net.apply(x).dataSync();
+    (net.params.get('block1.conv1.bias') as tf.Variable).assign(tf.fill([8], 0.5));
+    expect(Array.from(net.apply(x).dataSync())).toEqual(Array.from(y0));
+    (net.params.get('head.conv.bias') as tf.Variable).assign(tf.fill([1], 0.5));
+    expect(Array.from(net.apply(x).dataSync())).not.toEqual(Array.from(y0));
+    net.dispose();
+    x.dispose();
+  });
+
   it('rejects an input of the wrong rank, channels or size', () => {
     const net = buildNetwork(describeResnetGenerator({ spatialDims: 2, ngf: 2, blocks: 1 }), createRng(1));
     for (const shape of [[1, 8, 8, 8, 1], [1, 8, 8, 2], [1, 10, 8, 1]]) {
