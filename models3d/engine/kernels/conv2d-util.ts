@@ -52,7 +52,9 @@ export function allocF32(backend: BackendWasm, shape: number[]): TensorInfo {
 
 /** The whole wasm heap as float32, re-read after every allocation (the heap can grow and move). */
 export function heapF32(backend: BackendWasm): Float32Array {
-  return new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+  const wasm = backend.wasm as unknown as { HEAPU8: Uint8Array; wasmMemory?: { buffer: ArrayBufferLike } };
+  // With threads the memory is shared and may have been grown by a worker: read the live buffer.
+  return new Float32Array(wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer);
 }
 
 /** Offset of a float32 tensor's first element in `heapF32()`. */
