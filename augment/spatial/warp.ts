@@ -68,6 +68,51 @@ function warpChannel(
   dst: VoxelArray,
 ): void {
   const [nx, ny, nz] = shape;
+  const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11] = m;
+  // Continuous input indices of one output row, then a loop specialised per interpolation.
+  const xs = new Float64Array(nx);
+  const ys = new Float64Array(nx);
+  const zs = new Float64Array(nx);
+  const lab = new Float64Array(8);
+  const wt = new Float64Array(8);
+  let o = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++, o += nx) {
+      const bx = m1 * j + m2 * k + m3;
+      const by = m5 * j + m6 * k + m7;
+      const bz = m9 * j + m10 * k + m11;
+      if (disp) {
+        const { dx, dy, dz } = disp;
+        for (let i = 0; i < nx; i++) {
+          xs[i] = bx + m0 * i + dx[o + i];
+          ys[i] = by + m4 * i + dy[o + i];
+          zs[i] = bz + m8 * i + dz[o + i];
+        }
+      } else {
+        for (let i = 0; i < nx; i++) {
+          xs[i] = bx + m0 * i;
+          ys[i] = by + m4 * i;
+          zs[i] = bz + m8 * i;
+        }
+      }
+      if (interpolation === 'linear') linearRow(src, shape, xs, ys, zs, fill, dst, o);
+      else if (interpolation === 'nearest') nearestRow(src, shape, xs, ys, zs, fill, dst, o);
+      else labelRow(src, shape, xs, ys, zs, fill, dst, o, lab, wt);
+    }
+  }
+}
+
+function linearRow(
+  src: VoxelArray,
+  shape: readonly number[],
+  xs: Float64Array,
+  ys: Float64Array,
+  zs: Float64Array,
+  fill: number,
+  dst: VoxelArray,
+  o: number,
+): void {
+  const [nx, ny, nz] = shape;
   const nxy = nx * ny;
   const xmax = nx - 1;
   const ymax = ny - 1;
@@ -76,92 +121,146 @@ function warpChannel(
   const hy = ny - 0.5 + EDGE;
   const hz = nz - 0.5 + EDGE;
   const lo = -0.5 - EDGE;
-  const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11] = m;
-  const lab = new Float64Array(8);
-  const wt = new Float64Array(8);
-  let o = 0;
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      const bx = m1 * j + m2 * k + m3;
-      const by = m5 * j + m6 * k + m7;
-      const bz = m9 * j + m10 * k + m11;
-      for (let i = 0; i < nx; i++, o++) {
-        let x = bx + m0 * i;
-        let y = by + m4 * i;
-        let z = bz + m8 * i;
-        if (disp) {
-          x += disp.dx[o];
-          y += disp.dy[o];
-          z += disp.dz[o];
-        }
-        if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) {
-          dst[o] = fill;
-          continue;
-        }
-        if (interpolation === 'nearest') {
-          let xi = Math.floor(x + 0.5);
-          let yi = Math.floor(y + 0.5);
-          let zi = Math.floor(z + 0.5);
-          xi = xi < 0 ? 0 : xi > xmax ? xmax : xi;
-          yi = yi < 0 ? 0 : yi > ymax ? ymax : yi;
-          zi = zi < 0 ? 0 : zi > zmax ? zmax : zi;
-          dst[o] = src[xi + yi * nx + zi * nxy];
-          continue;
-        }
-        x = x < 0 ? 0 : x > xmax ? xmax : x;
-        y = y < 0 ? 0 : y > ymax ? ymax : y;
-        z = z < 0 ? 0 : z > zmax ? zmax : z;
-        const x0 = Math.floor(x);
-        const y0 = Math.floor(y);
-        const z0 = Math.floor(z);
-        const fx = x - x0;
-        const fy = y - y0;
-        const fz = z - z0;
-        const dx = x0 < xmax ? 1 : 0;
-        const dy = y0 < ymax ? nx : 0;
-        const dz = z0 < zmax ? nxy : 0;
-        const p = x0 + y0 * nx + z0 * nxy;
-        if (interpolation === 'linear') {
-          const a = src[p];
-          const c00 = a + fx * (src[p + dx] - a);
-          const b = src[p + dy];
-          const c10 = b + fx * (src[p + dy + dx] - b);
-          const c = src[p + dz];
-          const c01 = c + fx * (src[p + dz + dx] - c);
-          const d = src[p + dy + dz];
-          const c11 = d + fx * (src[p + dy + dz + dx] - d);
-          const c0 = c00 + fy * (c10 - c00);
-          const c1 = c01 + fy * (c11 - c01);
-          dst[o] = c0 + fz * (c1 - c0);
-          continue;
-        }
-        lab[0] = src[p];
-        lab[1] = src[p + dx];
-        lab[2] = src[p + dy];
-        lab[3] = src[p + dy + dx];
-        lab[4] = src[p + dz];
-        lab[5] = src[p + dz + dx];
-        lab[6] = src[p + dz + dy];
-        lab[7] = src[p + dz + dy + dx];
-        const l0 = lab[0];
-        if (l0 === lab[1] && l0 === lab[2] && l0 === lab[3] && l0 === lab[4] && l0 === lab[5] && l0 === lab[6] && l0 === lab[7]) {
-          dst[o] = l0;
-          continue;
-        }
-        const gx = 1 - fx;
-        const gy = 1 - fy;
-        const gz = 1 - fz;
-        wt[0] = gx * gy * gz;
-        wt[1] = fx * gy * gz;
-        wt[2] = gx * fy * gz;
-        wt[3] = fx * fy * gz;
-        wt[4] = gx * gy * fz;
-        wt[5] = fx * gy * fz;
-        wt[6] = gx * fy * fz;
-        wt[7] = fx * fy * fz;
-        dst[o] = vote(lab, wt);
-      }
+  for (let i = 0; i < nx; i++) {
+    let x = xs[i];
+    let y = ys[i];
+    let z = zs[i];
+    if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) {
+      dst[o + i] = fill;
+      continue;
     }
+    x = x < 0 ? 0 : x > xmax ? xmax : x;
+    y = y < 0 ? 0 : y > ymax ? ymax : y;
+    z = z < 0 ? 0 : z > zmax ? zmax : z;
+    const x0 = Math.floor(x);
+    const y0 = Math.floor(y);
+    const z0 = Math.floor(z);
+    const fx = x - x0;
+    const fy = y - y0;
+    const fz = z - z0;
+    const dx = x0 < xmax ? 1 : 0;
+    const dy = y0 < ymax ? nx : 0;
+    const dz = z0 < zmax ? nxy : 0;
+    const p = x0 + y0 * nx + z0 * nxy;
+    const a = src[p];
+    const c00 = a + fx * (src[p + dx] - a);
+    const b = src[p + dy];
+    const c10 = b + fx * (src[p + dy + dx] - b);
+    const c = src[p + dz];
+    const c01 = c + fx * (src[p + dz + dx] - c);
+    const d = src[p + dy + dz];
+    const c11 = d + fx * (src[p + dy + dz + dx] - d);
+    const c0 = c00 + fy * (c10 - c00);
+    const c1 = c01 + fy * (c11 - c01);
+    dst[o + i] = c0 + fz * (c1 - c0);
+  }
+}
+
+function nearestRow(
+  src: VoxelArray,
+  shape: readonly number[],
+  xs: Float64Array,
+  ys: Float64Array,
+  zs: Float64Array,
+  fill: number,
+  dst: VoxelArray,
+  o: number,
+): void {
+  const [nx, ny, nz] = shape;
+  const nxy = nx * ny;
+  const hx = nx - 0.5 + EDGE;
+  const hy = ny - 0.5 + EDGE;
+  const hz = nz - 0.5 + EDGE;
+  const lo = -0.5 - EDGE;
+  for (let i = 0; i < nx; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    const z = zs[i];
+    if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) {
+      dst[o + i] = fill;
+      continue;
+    }
+    let xi = Math.floor(x + 0.5);
+    let yi = Math.floor(y + 0.5);
+    let zi = Math.floor(z + 0.5);
+    xi = xi < 0 ? 0 : xi >= nx ? nx - 1 : xi;
+    yi = yi < 0 ? 0 : yi >= ny ? ny - 1 : yi;
+    zi = zi < 0 ? 0 : zi >= nz ? nz - 1 : zi;
+    dst[o + i] = src[xi + yi * nx + zi * nxy];
+  }
+}
+
+function labelRow(
+  src: VoxelArray,
+  shape: readonly number[],
+  xs: Float64Array,
+  ys: Float64Array,
+  zs: Float64Array,
+  fill: number,
+  dst: VoxelArray,
+  o: number,
+  lab: Float64Array,
+  wt: Float64Array,
+): void {
+  const [nx, ny, nz] = shape;
+  const nxy = nx * ny;
+  const xmax = nx - 1;
+  const ymax = ny - 1;
+  const zmax = nz - 1;
+  const hx = nx - 0.5 + EDGE;
+  const hy = ny - 0.5 + EDGE;
+  const hz = nz - 0.5 + EDGE;
+  const lo = -0.5 - EDGE;
+  for (let i = 0; i < nx; i++) {
+    let x = xs[i];
+    let y = ys[i];
+    let z = zs[i];
+    if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) {
+      dst[o + i] = fill;
+      continue;
+    }
+    x = x < 0 ? 0 : x > xmax ? xmax : x;
+    y = y < 0 ? 0 : y > ymax ? ymax : y;
+    z = z < 0 ? 0 : z > zmax ? zmax : z;
+    const x0 = Math.floor(x);
+    const y0 = Math.floor(y);
+    const z0 = Math.floor(z);
+    const dx = x0 < xmax ? 1 : 0;
+    const dy = y0 < ymax ? nx : 0;
+    const dz = z0 < zmax ? nxy : 0;
+    const p = x0 + y0 * nx + z0 * nxy;
+    const l0 = src[p];
+    // Inside a region all 8 neighbours agree: no weights needed.
+    if (
+      l0 === src[p + dx] && l0 === src[p + dy] && l0 === src[p + dy + dx] &&
+      l0 === src[p + dz] && l0 === src[p + dz + dx] && l0 === src[p + dz + dy] && l0 === src[p + dz + dy + dx]
+    ) {
+      dst[o + i] = l0;
+      continue;
+    }
+    const fx = x - x0;
+    const fy = y - y0;
+    const fz = z - z0;
+    lab[0] = l0;
+    lab[1] = src[p + dx];
+    lab[2] = src[p + dy];
+    lab[3] = src[p + dy + dx];
+    lab[4] = src[p + dz];
+    lab[5] = src[p + dz + dx];
+    lab[6] = src[p + dz + dy];
+    lab[7] = src[p + dz + dy + dx];
+    const gx = 1 - fx;
+    const gy = 1 - fy;
+    const gz = 1 - fz;
+    wt[0] = gx * gy * gz;
+    wt[1] = fx * gy * gz;
+    wt[2] = gx * fy * gz;
+    wt[3] = fx * fy * gz;
+    wt[4] = gx * gy * fz;
+    wt[5] = fx * gy * fz;
+    wt[6] = gx * fy * fz;
+    wt[7] = fx * fy * fz;
+    dst[o + i] = vote(lab, wt);
   }
 }
 
