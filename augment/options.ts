@@ -75,6 +75,17 @@ export class OptionReader {
     return [v[0], v[1]];
   }
 
+  /** `[min, max]` for every axis, or three of them (one per axis). */
+  ranges3(key: string, def: Range, lo = -Infinity, hi = Infinity): [Range, Range, Range] {
+    const v = this.o[key] ?? def;
+    const ok = (r: unknown): r is Range =>
+      Array.isArray(r) && r.length === 2 && r.every(isNum) && r[0] <= r[1] && r[0] >= lo && r[1] <= hi;
+    if (ok(v)) return [[v[0], v[1]], [v[0], v[1]], [v[0], v[1]]];
+    if (Array.isArray(v) && v.length === 3 && v.every(ok)) return [[...v[0]], [...v[1]], [...v[2]]] as [Range, Range, Range];
+    const bounds = lo > -Infinity || hi < Infinity ? ` within [${lo}, ${hi}]` : '';
+    this.fail(key, `expected [min, max] numbers with min <= max${bounds}, or three such pairs (one per axis)`, v);
+  }
+
   vec3(key: string, def: Vec3 | undefined, lo = -Infinity, hi = Infinity): Vec3 {
     const v = this.o[key] ?? def;
     if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => isNum(x) && x >= lo && x <= hi)) {

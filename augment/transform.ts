@@ -8,6 +8,7 @@
  * - Invertible twins have `inverse()`; others throw INVALID_ARGUMENT from it.
  */
 import { VoxshiftError } from '../volumes/errors.ts';
+import { assertFinite } from '../volumes/stats.ts';
 import type { Rng } from '../volumes/random.ts';
 import { deriveVolume } from '../volumes/volume.ts';
 import type { HistoryEntry, Volume } from '../volumes/volume.ts';
@@ -99,7 +100,8 @@ export function defineRandom(name: string, p: number, draw: (subject: Subject, r
 
 /**
  * The volumes a twin changes: all of them (spatial) or the intensity ones only, optionally only
- * those named in `include` (each must be an image of the subject).
+ * those named in `include` (each must be an image of the subject). Images given to an intensity
+ * transform must be finite (NON_FINITE_VALUES otherwise).
  */
 export function mapVolumes(
   subject: Subject,
@@ -118,6 +120,8 @@ export function mapVolumes(
   for (const key of Object.keys(subject)) {
     const v = subject[key];
     const skip = (which === 'intensity' && v.kind !== 'intensity') || (include !== undefined && !include.includes(key));
+    // Means, ranges and spectra of an image with NaN/Inf would be silently wrong everywhere.
+    if (!skip && which === 'intensity') assertFinite(v, `subject.${key}`);
     out[key] = skip ? v : fn(v, key);
   }
   return out;

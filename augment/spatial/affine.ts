@@ -102,28 +102,39 @@ export function Affine(params: AffineParams, where = 'Affine'): DeterministicTra
   return self;
 }
 
+/** One [min, max] for all axes, or one per world axis. */
+export type AxisRanges = Range | [Range, Range, Range];
+
 export interface RandomAffineOptions extends InterpolationOptions {
-  /** Degrees, drawn per axis. Default [-10, 10]. */
-  rotationDeg?: Range;
-  /** Default [0.9, 1.1]; drawn once for all axes when `isotropic` (default true). */
-  scale?: Range;
+  /** Degrees about world x, y, z, drawn per axis. Default [-10, 10]. */
+  rotationDeg?: AxisRanges;
+  /** Default [0.9, 1.1]; drawn once for all axes when `isotropic` (default true, needs one range). */
+  scale?: AxisRanges;
   isotropic?: boolean;
   /** Shear factors h0..h2, drawn each. Default [0, 0]. */
   shear?: Range;
-  /** mm, drawn per axis. Default [0, 0]. */
-  translationMm?: Range;
+  /** mm along world x, y, z, drawn per axis. Default [0, 0]. */
+  translationMm?: AxisRanges;
   p?: number;
 }
 
 export function RandomAffine(options: RandomAffineOptions = {}, where = 'RandomAffine'): Transform {
   const r = new OptionReader(where, options, ['rotationDeg', 'scale', 'isotropic', 'shear', 'translationMm', 'p', ...INTERPOLATION_KEYS]);
-  const rot = r.range('rotationDeg', [-10, 10], -360, 360);
-  const scale = r.range('scale', [0.9, 1.1], 0.01, 100);
+  const rot = r.ranges3('rotationDeg', [-10, 10], -360, 360);
+  const scale = r.ranges3('scale', [0.9, 1.1], 0.01, 100);
   const isotropic = r.bool('isotropic', true);
-  const shear = r.range('shear', [0, 0], -1, 1);
-  const trans = r.range('translationMm', [0, 0]);
+  if (isotropic && scale.some((s) => s[0] !== scale[0][0] || s[1] !== scale[0][1])) {
+    r.fail('scale', 'expected one [min, max] when isotropic is true', options.scale);
+  }
+  const sh = r.range('shear', [0, 0], -1, 1);
+  const shear: [Range, Range, Range] = [sh, sh, sh];
+  const trans = r.ranges3('translationMm', [0, 0]);
   const interp = readInterpolation(r);
-  const draw3 = (range: Range, rng: () => number): Vec3 => [uniform(rng, ...range), uniform(rng, ...range), uniform(rng, ...range)];
+  const draw3 = (ranges: [Range, Range, Range], rng: () => number): Vec3 => [
+    uniform(rng, ...ranges[0]),
+    uniform(rng, ...ranges[1]),
+    uniform(rng, ...ranges[2]),
+  ];
   return defineRandom('RandomAffine', r.prob('p', 1), (_s, rng) => {
     const rotationDeg = draw3(rot, rng);
     let sc = draw3(scale, rng);

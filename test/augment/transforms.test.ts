@@ -141,6 +141,8 @@ describe('the transform contract', () => {
     };
     expect(param(() => RandomAffine({ rotationDeg: 'x' as never }))).toBe('RandomAffine.rotationDeg');
     expect(param(() => RandomAffine({ scale: [1.2, 0.8] }))).toBe('RandomAffine.scale');
+    expect(param(() => RandomAffine({ scale: [[0.9, 1], [1, 1], [1, 1.1]] }))).toBe('RandomAffine.scale');
+    expect(param(() => RandomAffine({ rotationDeg: [[0, 1], [0, 1]] as never }))).toBe('RandomAffine.rotationDeg');
     expect(param(() => RandomAffine({ rotation: [1, 2] } as never))).toBe('RandomAffine.rotation');
     expect(param(() => Gamma({ gamma: -1 }))).toBe('Gamma.gamma');
     expect(param(() => Flip({ axes: [0, 0] }))).toBe('Flip.axes');
@@ -188,6 +190,23 @@ describe('spatial transforms', () => {
           expect(out.image.data[i + 5 * j]).toBeCloseTo(j + 5 * (4 - i), 4);
         }
       }
+    }
+  });
+
+  it('RandomAffine takes one range per axis (e.g. in-plane rotation only)', () => {
+    const s = phantomSubject(1);
+    for (let seed = 0; seed < 5; seed++) {
+      const twin = RandomAffine({ rotationDeg: [[0, 0], [0, 0], [-20, 20]], scale: [[1, 1], [0.8, 0.9], [1, 1]], isotropic: false, translationMm: [[0, 0], [-2, -1], [0, 0]] }).sample(
+        s,
+        createRng(seed),
+      );
+      const p = twin.params as { rotationDeg: number[]; scale: number[]; translationMm: number[] };
+      expect(p.rotationDeg.slice(0, 2)).toEqual([0, 0]);
+      expect(Math.abs(p.rotationDeg[2])).toBeLessThanOrEqual(20);
+      expect(p.scale[0]).toBe(1);
+      expect(p.scale[1]).toBeGreaterThanOrEqual(0.8);
+      expect(p.scale[1]).toBeLessThan(0.9);
+      expect(p.translationMm[1]).toBeLessThan(-1 + 1e-12);
     }
   });
 
@@ -360,6 +379,17 @@ describe('include (TorchIO’s include): intensity transforms on chosen images o
     expect(() => Gamma({ gamma: 2, include: ['t2'] }).apply(s)).toThrow(code('INVALID_ARGUMENT'));
     expect(() => Gamma({ gamma: 2, include: ['labels'] }).apply(s)).toThrow(code('INVALID_ARGUMENT'));
     expect(() => Gamma({ gamma: 2, include: [] })).toThrow(code('INVALID_ARGUMENT'));
+  });
+
+  it('refuses images with NaN or Inf (NON_FINITE_VALUES naming the volume)', () => {
+    const s = phantomSubject(2);
+    const bad = Float32Array.from(s.t1.data);
+    bad[77] = Number.NaN;
+    const withNaN = createSubject({ ...s, t1: createVolume({ ...s.t1, data: bad }) });
+    expect(() => BrightnessContrast({ brightness: 2 }).apply(withNaN)).toThrow(
+      expect.objectContaining({ code: 'VOXSHIFT_E_NON_FINITE_VALUES', param: 'subject.t1' }),
+    );
+    expect(BrightnessContrast({ brightness: 2, include: ['ct'] }).apply(withNaN).t1).toBe(withNaN.t1);
   });
 });
 
