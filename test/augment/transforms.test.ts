@@ -22,6 +22,7 @@ import { Motion } from '../../augment/intensity/motion.ts';
 import { Noise } from '../../augment/intensity/noise.ts';
 import { RicianNoise } from '../../augment/intensity/rician-noise.ts';
 import { Spike } from '../../augment/intensity/spike.ts';
+import { voxelToWorld } from '../../volumes/affine.ts';
 import { createRng } from '../../volumes/random.ts';
 import { createVolume } from '../../volumes/volume.ts';
 import type { Volume } from '../../volumes/volume.ts';
@@ -255,6 +256,9 @@ describe('spatial transforms', () => {
     const [nx, ny] = s.labels.shape;
     const [a, b, c] = crop.before;
     expect(out.t1.data[0]).toBe(s.t1.data[a + nx * (b + ny * c)]);
+    const w = voxelToWorld(s.labels, [a, b, c]);
+    for (let ax = 0; ax < 3; ax++) expect(out.labels.origin[ax]).toBeCloseTo(w[ax], 9);
+    expect(out.labels.direction).toEqual(s.labels.direction);
   });
 });
 
