@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import type { Network } from '../networks/build-network.ts';
 import { discriminatorLoss, ganLoss, l1Loss, type GanMode } from './losses.ts';
+import { Adam } from './optimizer.ts';
 import { planStep, type PlanOptions, type StepPlan } from './step-plan.ts';
 
 export interface AdamOptions {
@@ -66,8 +67,8 @@ export interface CycleGanGeneratorResult {
   fakeA: tf.Tensor;
 }
 
-function makeAdam(o: AdamOptions = {}): tf.AdamOptimizer {
-  return tf.train.adam(o.learningRate ?? 2e-4, o.beta1 ?? 0.5, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
+function makeAdam(o: AdamOptions = {}): Adam {
+  return new Adam(o);
 }
 
 function checkBatch(name: string, x: tf.Tensor, net: Network): void {
@@ -96,10 +97,6 @@ function accumulate(acc: GradientMap, vars: tf.Variable[], f: () => tf.Scalar): 
   const v = value.dataSync()[0];
   value.dispose();
   return v;
-}
-
-function named(m: GradientMap): { name: string; tensor: tf.Tensor }[] {
-  return [...m].map(([name, tensor]) => ({ name, tensor }));
 }
 
 function disposeMap(m: GradientMap): void {
@@ -137,7 +134,7 @@ export interface CycleGanTrainer {
   applyGeneratorGradients(grads: GradientMap): void;
   /** One discriminator update on real images and (detached, possibly pooled) fakes. */
   discriminatorStep(realA: tf.Tensor, realB: tf.Tensor, fakeA: tf.Tensor, fakeB: tf.Tensor): { discA: number; discB: number };
-  readonly optimizers: { generators: tf.AdamOptimizer; discriminators: tf.AdamOptimizer };
+  readonly optimizers: { generators: Adam; discriminators: Adam };
   dispose(): void;
 }
 
@@ -231,7 +228,7 @@ export function createCycleGanTrainer(nets: CycleGanNetworks, options: CycleGanO
   };
 
   const applyGeneratorGradients = (grads: GradientMap): void => {
-    tf.tidy(() => optG.applyGradients(named(grads)));
+    optG.applyGradients(grads);
   };
 
   const discriminatorStep = (realA: tf.Tensor, realB: tf.Tensor, fakeA: tf.Tensor, fakeB: tf.Tensor): { discA: number; discB: number } => {
@@ -244,7 +241,7 @@ export function createCycleGanTrainer(nets: CycleGanNetworks, options: CycleGanO
       const discB = accumulate(grads, nets.discB.variables(), () =>
         discriminatorLoss(nets.discB.apply(realB, { training: true }), nets.discB.apply(fakeB, { training: true }), mode),
       );
-      tf.tidy(() => optD.applyGradients(named(grads)));
+      optD.applyGradients(grads);
       return { discA, discB };
     } finally {
       disposeMap(grads);
@@ -302,7 +299,7 @@ export interface Pix2PixTrainer {
   plan(realA: tf.Tensor): StepPlan;
   step(realA: tf.Tensor, realB: tf.Tensor, seed?: number): Pix2PixLosses;
   generatorGradients(realA: tf.Tensor, realB: tf.Tensor, seed?: number): { grads: GradientMap; losses: Omit<Pix2PixLosses, 'disc'>; fakeB: tf.Tensor };
-  readonly optimizers: { generator: tf.AdamOptimizer; discriminator: tf.AdamOptimizer };
+  readonly optimizers: { generator: Adam; discriminator: Adam };
   dispose(): void;
 }
 
@@ -367,7 +364,7 @@ export function createPix2PixTrainer(nets: Pix2PixNetworks, options: Pix2PixOpti
       const g = generatorGradients(realA, realB, seed);
       const dGrads: GradientMap = new Map();
       try {
-        tf.tidy(() => optG.applyGradients(named(g.grads)));
+        optG.applyGradients(g.grads);
         const disc = accumulate(dGrads, nets.disc.variables(), () =>
           discriminatorLoss(
             nets.disc.apply(tf.concat([realA, realB], channelAxis), { training: true }),
@@ -375,7 +372,7 @@ export function createPix2PixTrainer(nets: Pix2PixNetworks, options: Pix2PixOpti
             mode,
           ),
         );
-        tf.tidy(() => optD.applyGradients(named(dGrads)));
+        optD.applyGradients(dGrads);
         return { ...g.losses, disc };
       } finally {
         disposeMap(g.grads);
