@@ -81,6 +81,20 @@ function checkBatch(name: string, x: tf.Tensor, net: Network): void {
   }
 }
 
+/**
+ * A heap exhausted during a step (the estimate was too low) becomes OUT_OF_MEMORY naming the size;
+ * the wasm backend reports it as an abort or a failed allocation.
+ */
+function asOutOfMemory(e: unknown, x: tf.Tensor): unknown {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof VoxshiftError || !/out of memory|\bOOM\b|Cannot enlarge memory|Aborted\(|allocation failed|Array buffer allocation/i.test(msg)) return e;
+  return new VoxshiftError(
+    'OUT_OF_MEMORY',
+    `the ${tf.getBackend()} backend ran out of memory in a training step on ${x.shape.join('×')}; use smaller patches, a smaller batch or fewer filters, or force splitGenerators/recompute`,
+    { param: 'patchSize', details: { shape: x.shape }, cause: e },
+  );
+}
+
 /** Runs `f` under a gradient tape for `vars` and adds the gradients into `acc`; returns f's value. */
 function accumulate(acc: GradientMap, vars: tf.Variable[], f: () => tf.Scalar): number {
   const { value, grads } = tf.variableGrads(f, vars);
@@ -256,11 +270,18 @@ export function createCycleGanTrainer(nets: CycleGanNetworks, options: CycleGanO
     discriminatorStep,
     optimizers: { generators: optG, discriminators: optD },
     step(realA, realB, seed = 0) {
-      const g = generatorGradients(realA, realB, seed);
+      let g: CycleGanGeneratorResult;
+      try {
+        g = generatorGradients(realA, realB, seed);
+      } catch (e) {
+        throw asOutOfMemory(e, realA);
+      }
       try {
         applyGeneratorGradients(g.grads);
         const d = discriminatorStep(realA, realB, g.fakeA, g.fakeB);
         return { ...g.losses, ...d };
+      } catch (e) {
+        throw asOutOfMemory(e, realA);
       } finally {
         disposeMap(g.grads);
         g.fakeA.dispose();
@@ -361,7 +382,12 @@ export function createPix2PixTrainer(nets: Pix2PixNetworks, options: Pix2PixOpti
     generatorGradients,
     optimizers: { generator: optG, discriminator: optD },
     step(realA, realB, seed = 0) {
-      const g = generatorGradients(realA, realB, seed);
+      let g: ReturnType<typeof generatorGradients>;
+      try {
+        g = generatorGradients(realA, realB, seed);
+      } catch (e) {
+        throw asOutOfMemory(e, realA);
+      }
       const dGrads: GradientMap = new Map();
       try {
         optG.applyGradients(g.grads);
@@ -374,6 +400,8 @@ export function createPix2PixTrainer(nets: Pix2PixNetworks, options: Pix2PixOpti
         );
         optD.applyGradients(dGrads);
         return { ...g.losses, disc };
+      } catch (e) {
+        throw asOutOfMemory(e, realA);
       } finally {
         disposeMap(g.grads);
         disposeMap(dGrads);
