@@ -38,21 +38,30 @@ export function conv3dWasm(args: { inputs: { x: TensorInfo; filter: TensorInfo }
     dimRoundingMode: null,
   } as unknown as NamedAttrMap;
   const acc = new Accumulator(backend);
-  for (let t = 0; t < filterDepth; t++) {
-    const source = (j: number): number => j * strideDepth + t * dilationDepth - front;
-    let any = false;
-    for (let j = 0; j < outDepth && !any; j++) any = source(j) >= 0 && source(j) < inDepth;
-    if (!any) continue;
-    const xs = gatherDepths(backend, x, n, inDepth, [inHeight, inWidth, inChannels], outDepth, source);
-    const w = filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]);
-    try {
-      acc.add(runWasmKernel('Conv2D', backend, { x: xs, filter: w }, conv2dAttrs));
-    } finally {
-      disposeInfo(backend, xs);
-    }
+  try {
+    addTaps();
+  } catch (e) {
+    acc.dispose();
+    throw e;
   }
   const out = acc.take([n * outDepth, outHeight, outWidth, outChannels]);
   return reshaped(out, [n, outDepth, outHeight, outWidth, outChannels]);
+
+  function addTaps(): void {
+    for (let t = 0; t < filterDepth; t++) {
+      const source = (j: number): number => j * strideDepth + t * dilationDepth - front;
+      let any = false;
+      for (let j = 0; j < outDepth && !any; j++) any = source(j) >= 0 && source(j) < inDepth;
+      if (!any) continue;
+      const xs = gatherDepths(backend, x, n, inDepth, [inHeight, inWidth, inChannels], outDepth, source);
+      const w = filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]);
+      try {
+        acc.add(runWasmKernel('Conv2D', backend, { x: xs, filter: w }, conv2dAttrs));
+      } finally {
+        disposeInfo(backend, xs);
+      }
+    }
+  }
 }
 
 export const conv3dForwardConfig: KernelConfig = {

@@ -146,6 +146,12 @@ export class Accumulator {
     this.acc = sum;
   }
 
+  /** Frees the partial sum (on an error path). */
+  dispose(): void {
+    if (this.acc !== null) disposeInfo(this.backend, this.acc);
+    this.acc = null;
+  }
+
   /** The sum (ownership passes to the caller), or a zero tensor of `shape` when nothing was added. */
   take(shape: number[]): TensorInfo {
     const acc = this.acc;
