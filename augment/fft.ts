@@ -299,43 +299,46 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
 }
 
 /**
- * In-place 3-D DFT of an x-fastest complex volume of `shape`. Along y and z, slabs of lines are
- * transposed into a contiguous buffer first, so every 1-D transform reads sequential memory.
+ * In-place 1-D DFTs along one axis of an x-fastest complex volume of `shape`. Along y and z, slabs
+ * of lines are transposed into a contiguous buffer first, so every 1-D transform reads sequential memory.
  */
-export function fft3d(re: Float64Array, im: Float64Array, shape: readonly number[], inverse = false): void {
+export function fftAxis(re: Float64Array, im: Float64Array, shape: readonly number[], axis: number, inverse = false): void {
   const [nx, ny, nz] = shape;
   const total = nx * ny * nz;
   if (re.length !== total || im.length !== total) {
-    throw new VoxshiftError('INVALID_ARGUMENT', `fft3d arrays must hold ${total} values`, { param: 're' });
+    throw new VoxshiftError('INVALID_ARGUMENT', `FFT arrays must hold ${total} values for shape [${shape.join(', ')}]`, { param: 're' });
   }
-  for (let axis = 0; axis < 3; axis++) {
-    const n = shape[axis];
-    if (n === 1) continue;
-    const inner = axis === 0 ? 1 : axis === 1 ? nx : nx * ny;
-    const outer = total / (n * inner);
-    if (inner === 1) {
-      for (let r = 0; r < outer; r++) fft(re.subarray(r * n, (r + 1) * n), im.subarray(r * n, (r + 1) * n), inverse);
-      continue;
-    }
-    const br = new Float64Array(n * inner);
-    const bi = new Float64Array(n * inner);
-    for (let r = 0; r < outer; r++) {
-      const base = r * n * inner;
-      for (let t = 0; t < n; t++) {
-        const row = base + t * inner;
-        for (let q = 0; q < inner; q++) {
-          br[q * n + t] = re[row + q];
-          bi[q * n + t] = im[row + q];
-        }
+  const n = shape[axis];
+  if (n === 1) return;
+  const inner = axis === 0 ? 1 : axis === 1 ? nx : nx * ny;
+  const outer = total / (n * inner);
+  if (inner === 1) {
+    for (let r = 0; r < outer; r++) fft(re.subarray(r * n, (r + 1) * n), im.subarray(r * n, (r + 1) * n), inverse);
+    return;
+  }
+  const br = new Float64Array(n * inner);
+  const bi = new Float64Array(n * inner);
+  for (let r = 0; r < outer; r++) {
+    const base = r * n * inner;
+    for (let t = 0; t < n; t++) {
+      const row = base + t * inner;
+      for (let q = 0; q < inner; q++) {
+        br[q * n + t] = re[row + q];
+        bi[q * n + t] = im[row + q];
       }
-      for (let q = 0; q < inner; q++) fft(br.subarray(q * n, (q + 1) * n), bi.subarray(q * n, (q + 1) * n), inverse);
-      for (let t = 0; t < n; t++) {
-        const row = base + t * inner;
-        for (let q = 0; q < inner; q++) {
-          re[row + q] = br[q * n + t];
-          im[row + q] = bi[q * n + t];
-        }
+    }
+    for (let q = 0; q < inner; q++) fft(br.subarray(q * n, (q + 1) * n), bi.subarray(q * n, (q + 1) * n), inverse);
+    for (let t = 0; t < n; t++) {
+      const row = base + t * inner;
+      for (let q = 0; q < inner; q++) {
+        re[row + q] = br[q * n + t];
+        im[row + q] = bi[q * n + t];
       }
     }
   }
+}
+
+/** In-place 3-D DFT of an x-fastest complex volume of `shape` (1-D transforms along i, j, then k). */
+export function fft3d(re: Float64Array, im: Float64Array, shape: readonly number[], inverse = false): void {
+  for (let axis = 0; axis < 3; axis++) fftAxis(re, im, shape, axis, inverse);
 }

@@ -2,7 +2,8 @@
  * MR ghosting (TorchIO's Ghosting): along `axis`, every `numGhosts`-th k-space plane (counted from
  * the lowest frequency, as in the centred spectrum) is scaled by 1 − `intensity`, which replicates
  * faint copies of the image along that axis; planes within `restore` × n/2 of the centre are kept so
- * the contrast survives. Label maps are untouched. Not invertible.
+ * the contrast survives. Label maps are untouched. Not invertible. Only the 1-D transforms along
+ * `axis` are computed: the other axes' transforms commute with a per-plane scaling and cancel.
  */
 import { randomInt, uniform } from '../../volumes/random.ts';
 import { OptionReader } from '../options.ts';
@@ -44,7 +45,7 @@ export function Ghosting(params: GhostingParams, where = 'Ghosting'): Determinis
             s.im[i] *= g;
           }
         }
-      }),
+      }, axis),
     inc.include),
   );
 }

@@ -67,18 +67,19 @@ export function Motion(params: MotionParams, where = 'Motion'): DeterministicTra
         const src = v.data.subarray(ch * n, (ch + 1) * n);
         let min = Infinity;
         for (let i = 0; i < n; i++) if (src[i] < min) min = src[i];
-        const result: Spectrum = spectrumOf(src, v.shape);
+        // Segments are whole k-planes along k: the 1-D transforms along k suffice (see kspace.ts).
+        const result: Spectrum = spectrumOf(src, v.shape, 2);
         for (let s = 0; s < poseOfSeg.length; s++) {
           const pose = poseOfSeg[s];
           if (pose < 0) continue;
-          const spec = spectrumOf(movedVols[pose].data.subarray(ch * n, (ch + 1) * n), v.shape);
+          const spec = spectrumOf(movedVols[pose].data.subarray(ch * n, (ch + 1) * n), v.shape, 2);
           for (let c = bounds[s]; c < bounds[s + 1]; c++) {
             const k = freqIndex(c - Math.floor(nz / 2), nz);
             result.re.set(spec.re.subarray(k * plane, (k + 1) * plane), k * plane);
             result.im.set(spec.im.subarray(k * plane, (k + 1) * plane), k * plane);
           }
         }
-        imageOf(result, v.shape, min >= 0, out.subarray(ch * n, (ch + 1) * n));
+        imageOf(result, v.shape, min >= 0, out.subarray(ch * n, (ch + 1) * n), 2);
       }
       return deriveVolume(v, { data: out });
     }, inc.include);

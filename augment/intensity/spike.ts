@@ -8,7 +8,9 @@ import { OptionReader } from '../options.ts';
 import type { Range } from '../options.ts';
 import { defineRandom, defineTwin, includeParam, mapVolumes } from '../transform.ts';
 import type { DeterministicTransform, Transform } from '../transform.ts';
-import { editSpectrum, freqIndex } from './kspace.ts';
+import { freqIndex, spectrumOf } from './kspace.ts';
+import { deriveVolume } from '../../volumes/volume.ts';
+import type { Volume } from '../../volumes/volume.ts';
 
 export interface SpikeParams {
   /** 3 relative frequencies per spike, each in [−0.5, 0.5]. */
@@ -26,20 +28,66 @@ export function Spike(params: SpikeParams, where = 'Spike'): DeterministicTransf
   }
   const intensity = r.number('intensity', undefined, -100, 100);
   return defineTwin('Spike', { positions, intensity, ...inc }, (subject) =>
-    mapVolumes(subject, 'intensity', (v) =>
-      editSpectrum(v, (s) => {
-        let max = 0;
-        for (let i = 0; i < s.re.length; i++) max = Math.max(max, Math.hypot(s.re[i], s.im[i]));
-        const [nx, ny, nz] = v.shape;
-        for (let q = 0; q < positions.length; q += 3) {
-          const i = freqIndex(Math.round(positions[q] * nx), nx);
-          const j = freqIndex(Math.round(positions[q + 1] * ny), ny);
-          const k = freqIndex(Math.round(positions[q + 2] * nz), nz);
-          s.re[i + nx * (j + ny * k)] += intensity * max;
-        }
-      }),
-    inc.include),
+    mapVolumes(subject, 'intensity', (v) => spikeVolume(v, positions, intensity), inc.include),
   );
+}
+
+/**
+ * Adding a to the spectrum at frequency f is adding (a/N)·e^(2πi f·r) to the image (inverse DFT), so
+ * no transform is needed; only the largest spectrum magnitude is. For a non-negative image it is the
+ * DC term Σx (|Σ x·e^(…)| ≤ Σ|x|); a signed image needs its spectrum.
+ */
+function spikeVolume(v: Volume, positions: readonly number[], intensity: number): Volume {
+  const [nx, ny, nz] = v.shape;
+  const n = nx * ny * nz;
+  const out = new Float32Array(n * v.channels);
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  for (let ch = 0; ch < v.channels; ch++) {
+    const src = v.data.subarray(ch * n, (ch + 1) * n);
+    let min = Infinity;
+    let sum = 0;
+    for (let p = 0; p < n; p++) {
+      if (src[p] < min) min = src[p];
+      sum += src[p];
+    }
+    let max = Math.abs(sum);
+    if (min < 0) {
+      const s = spectrumOf(src, v.shape);
+      for (let p = 0; p < n; p++) max = Math.max(max, Math.hypot(s.re[p], s.im[p]));
+    }
+    const a = (intensity * max) / n;
+    re.set(src);
+    im.fill(0);
+    for (let q = 0; q < positions.length; q += 3) {
+      const tables = [nx, ny, nz].map((len, axis) => {
+        const f = freqIndex(Math.round(positions[q + axis] * len), len);
+        const c = new Float64Array(len);
+        const sn = new Float64Array(len);
+        for (let t = 0; t < len; t++) {
+          const ang = (2 * Math.PI * ((f * t) % len)) / len;
+          c[t] = Math.cos(ang);
+          sn[t] = Math.sin(ang);
+        }
+        return [c, sn];
+      });
+      const [[cx, sx], [cy, sy], [cz, sz]] = tables;
+      let p = 0;
+      for (let k = 0; k < nz; k++) {
+        for (let j = 0; j < ny; j++) {
+          const cr = cy[j] * cz[k] - sy[j] * sz[k];
+          const ci = cy[j] * sz[k] + sy[j] * cz[k];
+          for (let i = 0; i < nx; i++, p++) {
+            re[p] += a * (cx[i] * cr - sx[i] * ci);
+            im[p] += a * (cx[i] * ci + sx[i] * cr);
+          }
+        }
+      }
+    }
+    const dst = out.subarray(ch * n, (ch + 1) * n);
+    for (let p = 0; p < n; p++) dst[p] = min >= 0 ? Math.hypot(re[p], im[p]) : re[p];
+  }
+  return deriveVolume(v, { data: out });
 }
 
 export interface RandomSpikeOptions {

@@ -24,6 +24,7 @@ import { RicianNoise } from '../../augment/intensity/rician-noise.ts';
 import { Spike } from '../../augment/intensity/spike.ts';
 import { voxelToWorld } from '../../volumes/affine.ts';
 import { createRng } from '../../volumes/random.ts';
+import { fft3d } from '../../augment/fft.ts';
 import { createVolume } from '../../volumes/volume.ts';
 import type { Volume } from '../../volumes/volume.ts';
 import { bytesOf, phantomSubject, TILTED } from './subjects.ts';
@@ -325,6 +326,90 @@ describe('intensity transforms', () => {
       const out = t.apply(s);
       expect(maxAbsDiff(out.t1.data, s.t1.data), t.name).toBeLessThan(1e-2);
       expect(maxAbsDiff(out.ct.data, s.ct.data), t.name).toBeLessThan(1e-2);
+    }
+  });
+
+  it('Ghosting and Spike equal a direct 3-D k-space reference (edit the full spectrum, transform back)', () => {
+    const small = phantomSubject(3, [20, 18, 12]);
+    const shape = small.t1.shape;
+    const reference = (img: Volume, edit: (re: Float64Array, im: Float64Array) => void): Float32Array => {
+      const re = Float64Array.from(img.data);
+      const im = new Float64Array(re.length);
+      let min = Infinity;
+      for (const v of img.data) min = Math.min(min, v);
+      fft3d(re, im, shape);
+      edit(re, im);
+      fft3d(re, im, shape, true);
+      return Float32Array.from(re, (r, i) => (min >= 0 ? Math.hypot(r, im[i]) : r));
+    };
+    const ghostRef = (img: Volume): Float32Array =>
+      reference(img, (re, im) => {
+        // numGhosts 3 along j (n = 18): centred positions 0, 3, ..., 15 → frequencies −9, −6, ..., 6; |f| <= 0.18 kept.
+        for (let k = 0; k < shape[2]; k++) {
+          for (let j = 0; j < shape[1]; j++) {
+            const f = j < 9 ? j : j - 18;
+            if (f % 3 !== 0 || f === 0) continue;
+            for (let i = 0; i < shape[0]; i++) {
+              const p = i + shape[0] * (j + shape[1] * k);
+              re[p] *= 0.4;
+              im[p] *= 0.4;
+            }
+          }
+        }
+      });
+    const ghost = Ghosting({ numGhosts: 3, axis: 1, intensity: 0.6, restore: 0.02 }).apply(small);
+    const spikeRef = (img: Volume): Float32Array =>
+      reference(img, (re, im) => {
+        let max = 0;
+        for (let p = 0; p < re.length; p++) max = Math.max(max, Math.hypot(re[p], im[p]));
+        // positions [0.25, -0.3, 0.1] → frequencies round(5), round(−5.4) = −5 → 13, round(1.2) = 1.
+        re[5 + 20 * (13 + 18 * 1)] += 0.7 * max;
+      });
+    const spike = Spike({ positions: [0.25, -0.3, 0.1], intensity: 0.7 }).apply(small);
+    for (const key of ['t1', 'ct']) {
+      const scale = stats(small[key].data).max - stats(small[key].data).min;
+      expect(maxAbsDiff(ghost[key].data, ghostRef(small[key])), `ghosting ${key}`).toBeLessThan(1e-4 * scale);
+      expect(maxAbsDiff(spike[key].data, spikeRef(small[key])), `spike ${key}`).toBeLessThan(1e-4 * scale);
+    }
+  });
+
+  it('Motion equals a direct 3-D k-space reference built from Affine-moved images', () => {
+    const small = phantomSubject(3, [20, 18, 12]);
+    const shape = small.t1.shape;
+    const n = 20 * 18 * 12;
+    const rot = [4, -3, 6, -5, 2, 3];
+    const tr = [1.5, -2, 0.5, 2, 1, -1];
+    const times = [0.2, 0.75];
+    const out = Motion({ rotationDeg: rot, translationMm: tr, times }).apply(small);
+    const poses = [0, 1].map((t) =>
+      Affine({ rotationDeg: rot.slice(3 * t, 3 * t + 3) as [number, number, number], translationMm: tr.slice(3 * t, 3 * t + 3) as [number, number, number] }).apply(small),
+    );
+    // Centred k positions along z split at floor(0.2·12) = 2 and floor(0.75·12) = 9: [0, 2) pose 0,
+    // [2, 9) the still image (it holds the centre, 6), [9, 12) pose 1.
+    const segmentPose = (c: number): number => (c < 2 ? 0 : c < 9 ? -1 : 1);
+    for (const key of ['t1', 'ct']) {
+      const spec = (d: ArrayLike<number>): [Float64Array, Float64Array] => {
+        const re = Float64Array.from(d);
+        const im = new Float64Array(n);
+        fft3d(re, im, shape);
+        return [re, im];
+      };
+      const [re, im] = spec(small[key].data);
+      const moved = poses.map((p) => spec(p[key].data));
+      const plane = 20 * 18;
+      for (let c = 0; c < 12; c++) {
+        const pose = segmentPose(c);
+        if (pose < 0) continue;
+        const k = (((c - 6) % 12) + 12) % 12;
+        re.set(moved[pose][0].subarray(k * plane, (k + 1) * plane), k * plane);
+        im.set(moved[pose][1].subarray(k * plane, (k + 1) * plane), k * plane);
+      }
+      fft3d(re, im, shape, true);
+      const magnitude = stats(small[key].data).min >= 0;
+      const ref = Float32Array.from(re, (r, i) => (magnitude ? Math.hypot(r, im[i]) : r));
+      const scale = stats(small[key].data).max - stats(small[key].data).min;
+      expect(maxAbsDiff(out[key].data, ref), key).toBeLessThan(1e-4 * scale);
+      expect(maxAbsDiff(out[key].data, small[key].data), key).toBeGreaterThan(1e-3 * scale);
     }
   });
 
