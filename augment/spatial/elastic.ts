@@ -117,7 +117,8 @@ export function RandomElastic(options: RandomElasticOptions = {}, where = 'Rando
     for (let c = 0; c < 3; c++) {
       for (let k = 1; k < cp[2] - 1; k++) {
         for (let j = 1; j < cp[1] - 1; j++) {
-          for (let i = 1; i < cp[0] - 1; i++) disp[c * nc + i + cp[0] * (j + cp[1] * k)] = uniform(rng, -max, max);
+          // Rounded to 0.1 µm: keeps the recorded history compact (what is recorded is what is applied).
+          for (let i = 1; i < cp[0] - 1; i++) disp[c * nc + i + cp[0] * (j + cp[1] * k)] = Math.round(uniform(rng, -max, max) * 1e4) / 1e4;
         }
       }
     }
