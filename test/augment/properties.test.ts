@@ -158,6 +158,22 @@ describe('same seed → identical bytes', () => {
   });
 });
 
+describe('sample then apply = apply', () => {
+  it('the twin drawn by sample() reproduces apply() with the same seed, for both presets', () => {
+    const subject = subjectsFor(3);
+    for (const name of ['mr', 'ct'] as const) {
+      const p = presetPipeline(name);
+      for (const seed of [1, 2, 3]) {
+        const twin = p.sample(subject, createRng(seed));
+        const a = twin.apply(subject);
+        const b = p.apply(subject, createRng(seed));
+        for (const key of Object.keys(subject)) expect(bytesOf(a[key]).equals(bytesOf(b[key])), `${name} ${seed} ${key}`).toBe(true);
+        expect(JSON.parse(JSON.stringify(twin.params))).toEqual(twin.params);
+      }
+    }
+  });
+});
+
 describe('inverse(apply(x)) ≈ x', () => {
   it('Flip: exactly, for every axis combination', () => {
     const subject = subjectsFor(2);
