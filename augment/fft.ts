@@ -173,36 +173,81 @@ function radix2Plan(n: number): Radix2Plan {
   return { kind: 'radix2', n, rev, cos, sin };
 }
 
-function radix2(p: Radix2Plan, re: Float64Array, im: Float64Array): void {
+/** Radix-2 transform of re/im[o .. o + n). */
+function radix2(p: Radix2Plan, re: Float64Array, im: Float64Array, o = 0): void {
   const n = p.n;
+  const rev = p.rev;
+  const cos = p.cos;
+  const sin = p.sin;
   for (let i = 0; i < n; i++) {
-    const j = p.rev[i];
+    const j = rev[i];
     if (j > i) {
-      let t = re[i];
-      re[i] = re[j];
-      re[j] = t;
-      t = im[i];
-      im[i] = im[j];
-      im[j] = t;
+      let t = re[o + i];
+      re[o + i] = re[o + j];
+      re[o + j] = t;
+      t = im[o + i];
+      im[o + i] = im[o + j];
+      im[o + j] = t;
     }
   }
-  for (let size = 2; size <= n; size *= 2) {
+  // First stage: twiddle 1.
+  for (let a = o; a < o + n; a += 2) {
+    const xr = re[a + 1];
+    const xi = im[a + 1];
+    re[a + 1] = re[a] - xr;
+    im[a + 1] = im[a] - xi;
+    re[a] += xr;
+    im[a] += xi;
+  }
+  for (let size = 4; size <= n; size *= 2) {
     const half = size / 2;
     const step = n / size;
-    for (let start = 0; start < n; start += size) {
+    for (let start = o; start < o + n; start += size) {
       for (let k = 0; k < half; k++) {
-        const wr = p.cos[k * step];
-        const wi = p.sin[k * step];
+        const wr = cos[k * step];
+        const wi = sin[k * step];
         const a = start + k;
         const b = a + half;
-        const xr = re[b] * wr - im[b] * wi;
-        const xi = re[b] * wi + im[b] * wr;
+        const br = re[b];
+        const bi = im[b];
+        const xr = br * wr - bi * wi;
+        const xi = br * wi + bi * wr;
         re[b] = re[a] - xr;
         im[b] = im[a] - xi;
         re[a] += xr;
         im[a] += xi;
       }
     }
+  }
+}
+
+/** One transform of re/im[o .. o + n) with a known plan (no checks, no views for radix 2). */
+function transformAt(p: Plan, re: Float64Array, im: Float64Array, o: number, inverse: boolean): void {
+  const n = p.n;
+  if (p.kind !== 'radix2') {
+    const r = re.subarray(o, o + n);
+    const i = im.subarray(o, o + n);
+    if (!inverse) {
+      forward(p, r, i);
+      return;
+    }
+    for (let k = 0; k < n; k++) i[k] = -i[k];
+    forward(p, r, i);
+    for (let k = 0; k < n; k++) {
+      r[k] /= n;
+      i[k] = -i[k] / n;
+    }
+    return;
+  }
+  if (!inverse) {
+    radix2(p, re, im, o);
+    return;
+  }
+  for (let k = o; k < o + n; k++) im[k] = -im[k];
+  radix2(p, re, im, o);
+  for (let k = o; k < o + n; k++) {
+    re[k] /= n;
+    im[k] = -im[k] / n;
   }
 }
 
@@ -285,22 +330,13 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
     });
   }
   if (n === 1) return;
-  const p = planFor(n);
-  if (!inverse) {
-    forward(p, re, im);
-    return;
-  }
-  for (let k = 0; k < n; k++) im[k] = -im[k];
-  forward(p, re, im);
-  for (let k = 0; k < n; k++) {
-    re[k] /= n;
-    im[k] = -im[k] / n;
-  }
+  transformAt(planFor(n), re, im, 0, inverse);
 }
 
 /**
- * In-place 1-D DFTs along one axis of an x-fastest complex volume of `shape`. Along y and z, slabs
- * of lines are transposed into a contiguous buffer first, so every 1-D transform reads sequential memory.
+ * In-place 1-D DFTs along one axis of an x-fastest complex volume of `shape`. Along y and z, blocks
+ * of lines are transposed into a small contiguous buffer first, so every 1-D transform reads
+ * sequential memory.
  */
 export function fftAxis(re: Float64Array, im: Float64Array, shape: readonly number[], axis: number, inverse = false): void {
   const [nx, ny, nz] = shape;
@@ -310,29 +346,35 @@ export function fftAxis(re: Float64Array, im: Float64Array, shape: readonly numb
   }
   const n = shape[axis];
   if (n === 1) return;
+  const plan = planFor(n);
   const inner = axis === 0 ? 1 : axis === 1 ? nx : nx * ny;
   const outer = total / (n * inner);
   if (inner === 1) {
-    for (let r = 0; r < outer; r++) fft(re.subarray(r * n, (r + 1) * n), im.subarray(r * n, (r + 1) * n), inverse);
+    for (let r = 0; r < outer; r++) transformAt(plan, re, im, r * n, inverse);
     return;
   }
-  const br = new Float64Array(n * inner);
-  const bi = new Float64Array(n * inner);
+  // Blocks of BLOCK columns: the buffer stays in cache while lines are gathered and scattered.
+  const BLOCK = 32;
+  const br = new Float64Array(n * BLOCK);
+  const bi = new Float64Array(n * BLOCK);
   for (let r = 0; r < outer; r++) {
     const base = r * n * inner;
-    for (let t = 0; t < n; t++) {
-      const row = base + t * inner;
-      for (let q = 0; q < inner; q++) {
-        br[q * n + t] = re[row + q];
-        bi[q * n + t] = im[row + q];
+    for (let q0 = 0; q0 < inner; q0 += BLOCK) {
+      const w = Math.min(BLOCK, inner - q0);
+      for (let t = 0; t < n; t++) {
+        const row = base + t * inner + q0;
+        for (let q = 0; q < w; q++) {
+          br[q * n + t] = re[row + q];
+          bi[q * n + t] = im[row + q];
+        }
       }
-    }
-    for (let q = 0; q < inner; q++) fft(br.subarray(q * n, (q + 1) * n), bi.subarray(q * n, (q + 1) * n), inverse);
-    for (let t = 0; t < n; t++) {
-      const row = base + t * inner;
-      for (let q = 0; q < inner; q++) {
-        re[row + q] = br[q * n + t];
-        im[row + q] = bi[q * n + t];
+      for (let q = 0; q < w; q++) transformAt(plan, br, bi, q * n, inverse);
+      for (let t = 0; t < n; t++) {
+        const row = base + t * inner + q0;
+        for (let q = 0; q < w; q++) {
+          re[row + q] = br[q * n + t];
+          im[row + q] = bi[q * n + t];
+        }
       }
     }
   }
