@@ -26,6 +26,7 @@ import type { Geometry } from './affine.ts';
 import { VoxshiftError } from './errors.ts';
 import { allocate, dtypeOf, deriveVolume, MAX_VOXELS } from './volume.ts';
 import type { Shape3, Vec3, Volume, VoxelArray } from './volume.ts';
+import { labelVoteAt, nearestAt, trilinearAt, voteLabels, voteScratch } from './interpolate.ts';
 
 export type Interpolation = 'linear' | 'nearest' | 'label';
 
@@ -263,31 +264,6 @@ function alignedNearest(src: VoxelArray, inShape: readonly number[], outShape: r
   }
 }
 
-/** Trilinear one-hot vote over the 8 neighbours: the label with the largest summed weight (ties → smaller label). */
-function vote(lab: Float64Array, wt: Float64Array): number {
-  let best = 0;
-  let bestW = -1;
-  for (let a = 0; a < 8; a++) {
-    if (wt[a] <= 0) continue;
-    const l = lab[a];
-    let seen = false;
-    for (let b = 0; b < a; b++) {
-      if (lab[b] === l && wt[b] > 0) {
-        seen = true;
-        break;
-      }
-    }
-    if (seen) continue;
-    let s = wt[a];
-    for (let b = a + 1; b < 8; b++) if (lab[b] === l) s += wt[b];
-    if (s > bestW + 1e-9 || (s >= bestW - 1e-9 && l < best)) {
-      best = l;
-      bestW = s;
-    }
-  }
-  return best;
-}
-
 function alignedLabel(src: VoxelArray, inShape: readonly number[], outShape: readonly number[], tables: AxisTable[], dst: VoxelArray): void {
   const nx = inShape[0];
   const nxy = inShape[0] * inShape[1];
@@ -341,7 +317,7 @@ function alignedLabel(src: VoxelArray, inShape: readonly number[], outShape: rea
         wt[5] = wx * w01;
         wt[6] = (1 - wx) * w11;
         wt[7] = wx * w11;
-        dst[o++] = vote(lab, wt);
+        dst[o++] = voteLabels(lab, wt, 8);
       }
     }
   }
@@ -389,12 +365,8 @@ function generalLinear(
   fill: number,
 ): void {
   const [nx, ny, nz] = inShape;
-  const nxy = nx * ny;
   const [mx, my, mz] = outShape;
   const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11] = m;
-  const xmax = nx - 1;
-  const ymax = ny - 1;
-  const zmax = nz - 1;
   const range = [0, 0];
   let o = 0;
   for (let k = 0; k < mz; k++) {
@@ -416,33 +388,7 @@ function generalLinear(
       if (first > 0) dst.fill(fill, o, o + first);
       if (last < mx - 1) dst.fill(fill, o + last + 1, o + mx);
       for (let i = first; i <= last; i++) {
-        let x = bx + m0 * i;
-        let y = by + m4 * i;
-        let z = bz + m8 * i;
-        x = x < 0 ? 0 : x > xmax ? xmax : x;
-        y = y < 0 ? 0 : y > ymax ? ymax : y;
-        z = z < 0 ? 0 : z > zmax ? zmax : z;
-        const x0 = Math.floor(x);
-        const y0 = Math.floor(y);
-        const z0 = Math.floor(z);
-        const fx = x - x0;
-        const fy = y - y0;
-        const fz = z - z0;
-        const dx = x0 < xmax ? 1 : 0;
-        const dy = y0 < ymax ? nx : 0;
-        const dz = z0 < zmax ? nxy : 0;
-        const p = x0 + y0 * nx + z0 * nxy;
-        const a = src[p];
-        const c00 = a + fx * (src[p + dx] - a);
-        const b = src[p + dy];
-        const c10 = b + fx * (src[p + dy + dx] - b);
-        const c = src[p + dz];
-        const c01 = c + fx * (src[p + dz + dx] - c);
-        const d = src[p + dy + dz];
-        const c11 = d + fx * (src[p + dy + dz + dx] - d);
-        const c0 = c00 + fy * (c10 - c00);
-        const c1 = c01 + fy * (c11 - c01);
-        dst[o + i] = c0 + fz * (c1 - c0);
+        dst[o + i] = trilinearAt(src, nx, ny, nz, bx + m0 * i, by + m4 * i, bz + m8 * i);
       }
     }
   }
@@ -459,14 +405,12 @@ function generalPath(
   fill: number,
 ): void {
   const [nx, ny, nz] = inShape;
-  const nxy = nx * ny;
   const [mx, my, mz] = outShape;
   const lox = -0.5 - EDGE_EPS;
   const hix = nx - 0.5 + EDGE_EPS;
   const hiy = ny - 0.5 + EDGE_EPS;
   const hiz = nz - 0.5 + EDGE_EPS;
-  const lab = new Float64Array(8);
-  const wt = new Float64Array(8);
+  const scratch = voteScratch();
   let o = 0;
   for (let k = 0; k < mz; k++) {
     for (let j = 0; j < my; j++) {
@@ -481,57 +425,7 @@ function generalPath(
           dst[o] = fill;
           continue;
         }
-        if (interpolation === 'nearest') {
-          let xi = Math.floor(x + 0.5);
-          let yi = Math.floor(y + 0.5);
-          let zi = Math.floor(z + 0.5);
-          xi = xi < 0 ? 0 : xi >= nx ? nx - 1 : xi;
-          yi = yi < 0 ? 0 : yi >= ny ? ny - 1 : yi;
-          zi = zi < 0 ? 0 : zi >= nz ? nz - 1 : zi;
-          dst[o] = src[xi + yi * nx + zi * nxy];
-          continue;
-        }
-        const xc = x < 0 ? 0 : x > nx - 1 ? nx - 1 : x;
-        const yc = y < 0 ? 0 : y > ny - 1 ? ny - 1 : y;
-        const zc = z < 0 ? 0 : z > nz - 1 ? nz - 1 : z;
-        const x0 = Math.floor(xc);
-        const y0 = Math.floor(yc);
-        const z0 = Math.floor(zc);
-        const fx = xc - x0;
-        const fy = yc - y0;
-        const fz = zc - z0;
-        const dx = x0 + 1 < nx ? 1 : 0;
-        const dy = y0 + 1 < ny ? nx : 0;
-        const dz = z0 + 1 < nz ? nxy : 0;
-        const p = x0 + y0 * nx + z0 * nxy;
-        const l0 = src[p];
-        if (
-          l0 === src[p + dx] && l0 === src[p + dy] && l0 === src[p + dy + dx] &&
-          l0 === src[p + dz] && l0 === src[p + dz + dx] && l0 === src[p + dz + dy] && l0 === src[p + dz + dy + dx]
-        ) {
-          dst[o] = l0;
-          continue;
-        }
-        lab[0] = l0;
-        lab[1] = src[p + dx];
-        lab[2] = src[p + dy];
-        lab[3] = src[p + dy + dx];
-        lab[4] = src[p + dz];
-        lab[5] = src[p + dz + dx];
-        lab[6] = src[p + dz + dy];
-        lab[7] = src[p + dz + dy + dx];
-        const gx = 1 - fx;
-        const gy = 1 - fy;
-        const gz = 1 - fz;
-        wt[0] = gx * gy * gz;
-        wt[1] = fx * gy * gz;
-        wt[2] = gx * fy * gz;
-        wt[3] = fx * fy * gz;
-        wt[4] = gx * gy * fz;
-        wt[5] = fx * gy * fz;
-        wt[6] = gx * fy * fz;
-        wt[7] = fx * fy * fz;
-        dst[o] = vote(lab, wt);
+        dst[o] = interpolation === 'nearest' ? nearestAt(src, nx, ny, nz, x, y, z) : labelVoteAt(src, nx, ny, nz, x, y, z, scratch);
       }
     }
   }

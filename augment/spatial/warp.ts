@@ -12,6 +12,7 @@
 import { allocate, dtypeOf, deriveVolume } from '../../volumes/volume.ts';
 import type { Volume, VoxelArray } from '../../volumes/volume.ts';
 import { VoxshiftError } from '../../volumes/errors.ts';
+import { labelVoteAt, nearestAt, trilinearAt, voteScratch, type VoteScratch } from '../../volumes/interpolate.ts';
 
 export type ImageInterpolation = 'linear' | 'nearest';
 export type LabelInterpolation = 'nearest' | 'label';
@@ -73,8 +74,7 @@ function warpChannel(
   const xs = new Float64Array(nx);
   const ys = new Float64Array(nx);
   const zs = new Float64Array(nx);
-  const lab = new Float64Array(8);
-  const wt = new Float64Array(8);
+  const scratch = voteScratch();
   let o = 0;
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++, o += nx) {
@@ -95,79 +95,24 @@ function warpChannel(
           zs[i] = bz + m8 * i;
         }
       }
-      if (interpolation === 'linear') linearRow(src, shape, xs, ys, zs, fill, dst, o);
-      else if (interpolation === 'nearest') nearestRow(src, shape, xs, ys, zs, fill, dst, o);
-      else labelRow(src, shape, xs, ys, zs, fill, dst, o, lab, wt);
+      sampleRow(src, shape, xs, ys, zs, interpolation, fill, dst, o, scratch);
     }
   }
 }
 
-function linearRow(
+function sampleRow(
   src: VoxelArray,
   shape: readonly number[],
   xs: Float64Array,
   ys: Float64Array,
   zs: Float64Array,
+  interpolation: WarpInterpolation,
   fill: number,
   dst: VoxelArray,
   o: number,
+  scratch: VoteScratch,
 ): void {
   const [nx, ny, nz] = shape;
-  const nxy = nx * ny;
-  const xmax = nx - 1;
-  const ymax = ny - 1;
-  const zmax = nz - 1;
-  const hx = nx - 0.5 + EDGE;
-  const hy = ny - 0.5 + EDGE;
-  const hz = nz - 0.5 + EDGE;
-  const lo = -0.5 - EDGE;
-  for (let i = 0; i < nx; i++) {
-    let x = xs[i];
-    let y = ys[i];
-    let z = zs[i];
-    if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) {
-      dst[o + i] = fill;
-      continue;
-    }
-    x = x < 0 ? 0 : x > xmax ? xmax : x;
-    y = y < 0 ? 0 : y > ymax ? ymax : y;
-    z = z < 0 ? 0 : z > zmax ? zmax : z;
-    const x0 = Math.floor(x);
-    const y0 = Math.floor(y);
-    const z0 = Math.floor(z);
-    const fx = x - x0;
-    const fy = y - y0;
-    const fz = z - z0;
-    const dx = x0 < xmax ? 1 : 0;
-    const dy = y0 < ymax ? nx : 0;
-    const dz = z0 < zmax ? nxy : 0;
-    const p = x0 + y0 * nx + z0 * nxy;
-    const a = src[p];
-    const c00 = a + fx * (src[p + dx] - a);
-    const b = src[p + dy];
-    const c10 = b + fx * (src[p + dy + dx] - b);
-    const c = src[p + dz];
-    const c01 = c + fx * (src[p + dz + dx] - c);
-    const d = src[p + dy + dz];
-    const c11 = d + fx * (src[p + dy + dz + dx] - d);
-    const c0 = c00 + fy * (c10 - c00);
-    const c1 = c01 + fy * (c11 - c01);
-    dst[o + i] = c0 + fz * (c1 - c0);
-  }
-}
-
-function nearestRow(
-  src: VoxelArray,
-  shape: readonly number[],
-  xs: Float64Array,
-  ys: Float64Array,
-  zs: Float64Array,
-  fill: number,
-  dst: VoxelArray,
-  o: number,
-): void {
-  const [nx, ny, nz] = shape;
-  const nxy = nx * ny;
   const hx = nx - 0.5 + EDGE;
   const hy = ny - 0.5 + EDGE;
   const hz = nz - 0.5 + EDGE;
@@ -176,114 +121,9 @@ function nearestRow(
     const x = xs[i];
     const y = ys[i];
     const z = zs[i];
-    if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) {
-      dst[o + i] = fill;
-      continue;
-    }
-    let xi = Math.floor(x + 0.5);
-    let yi = Math.floor(y + 0.5);
-    let zi = Math.floor(z + 0.5);
-    xi = xi < 0 ? 0 : xi >= nx ? nx - 1 : xi;
-    yi = yi < 0 ? 0 : yi >= ny ? ny - 1 : yi;
-    zi = zi < 0 ? 0 : zi >= nz ? nz - 1 : zi;
-    dst[o + i] = src[xi + yi * nx + zi * nxy];
+    if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) dst[o + i] = fill;
+    else if (interpolation === 'linear') dst[o + i] = trilinearAt(src, nx, ny, nz, x, y, z);
+    else if (interpolation === 'nearest') dst[o + i] = nearestAt(src, nx, ny, nz, x, y, z);
+    else dst[o + i] = labelVoteAt(src, nx, ny, nz, x, y, z, scratch);
   }
-}
-
-function labelRow(
-  src: VoxelArray,
-  shape: readonly number[],
-  xs: Float64Array,
-  ys: Float64Array,
-  zs: Float64Array,
-  fill: number,
-  dst: VoxelArray,
-  o: number,
-  lab: Float64Array,
-  wt: Float64Array,
-): void {
-  const [nx, ny, nz] = shape;
-  const nxy = nx * ny;
-  const xmax = nx - 1;
-  const ymax = ny - 1;
-  const zmax = nz - 1;
-  const hx = nx - 0.5 + EDGE;
-  const hy = ny - 0.5 + EDGE;
-  const hz = nz - 0.5 + EDGE;
-  const lo = -0.5 - EDGE;
-  for (let i = 0; i < nx; i++) {
-    let x = xs[i];
-    let y = ys[i];
-    let z = zs[i];
-    if (!(x >= lo && x <= hx && y >= lo && y <= hy && z >= lo && z <= hz)) {
-      dst[o + i] = fill;
-      continue;
-    }
-    x = x < 0 ? 0 : x > xmax ? xmax : x;
-    y = y < 0 ? 0 : y > ymax ? ymax : y;
-    z = z < 0 ? 0 : z > zmax ? zmax : z;
-    const x0 = Math.floor(x);
-    const y0 = Math.floor(y);
-    const z0 = Math.floor(z);
-    const dx = x0 < xmax ? 1 : 0;
-    const dy = y0 < ymax ? nx : 0;
-    const dz = z0 < zmax ? nxy : 0;
-    const p = x0 + y0 * nx + z0 * nxy;
-    const l0 = src[p];
-    // Inside a region all 8 neighbours agree: no weights needed.
-    if (
-      l0 === src[p + dx] && l0 === src[p + dy] && l0 === src[p + dy + dx] &&
-      l0 === src[p + dz] && l0 === src[p + dz + dx] && l0 === src[p + dz + dy] && l0 === src[p + dz + dy + dx]
-    ) {
-      dst[o + i] = l0;
-      continue;
-    }
-    const fx = x - x0;
-    const fy = y - y0;
-    const fz = z - z0;
-    lab[0] = l0;
-    lab[1] = src[p + dx];
-    lab[2] = src[p + dy];
-    lab[3] = src[p + dy + dx];
-    lab[4] = src[p + dz];
-    lab[5] = src[p + dz + dx];
-    lab[6] = src[p + dz + dy];
-    lab[7] = src[p + dz + dy + dx];
-    const gx = 1 - fx;
-    const gy = 1 - fy;
-    const gz = 1 - fz;
-    wt[0] = gx * gy * gz;
-    wt[1] = fx * gy * gz;
-    wt[2] = gx * fy * gz;
-    wt[3] = fx * fy * gz;
-    wt[4] = gx * gy * fz;
-    wt[5] = fx * gy * fz;
-    wt[6] = gx * fy * fz;
-    wt[7] = fx * fy * fz;
-    dst[o + i] = vote(lab, wt);
-  }
-}
-
-/** The label with the largest summed weight among the 8 neighbours (ties → smaller label). */
-function vote(lab: Float64Array, wt: Float64Array): number {
-  let best = lab[0];
-  let bestW = -1;
-  for (let a = 0; a < 8; a++) {
-    const l = lab[a];
-    let seen = false;
-    for (let b = 0; b < a; b++) {
-      if (lab[b] === l) {
-        seen = true;
-        break;
-      }
-    }
-    if (seen) continue;
-    let s = wt[a];
-    for (let b = a + 1; b < 8; b++) if (lab[b] === l) s += wt[b];
-    if (s > bestW + 1e-9 || (s >= bestW - 1e-9 && l < best)) {
-      best = l;
-      bestW = s;
-    }
-  }
-  return best;
 }
