@@ -94,10 +94,32 @@ function nativeFrame(ds: DataSet, h: DicomImageHeader, frame: number): Float64Ar
   const spp = h.samplesPerPixel;
   const offset = el.dataOffset + start;
   if (h.floatPixels === 'none' && bpv <= 2 && (little || bpv === 1) && !interleaved) {
-    // fast path: a typed view of an aligned copy
-    const copy = bytes.slice(offset, offset + frameBytes);
-    const words = bpv === 1 ? copy : new Uint16Array(copy.buffer, 0, n);
-    for (let i = 0; i < n; i++) out[i] = words[i];
+    // Fast path: a typed view (of the file's bytes when aligned, else of a copy), masked and
+    // sign-extended in the same pass. One loop per view type keeps each loop monomorphic.
+    const at = bytes.byteOffset + offset;
+    const aligned = bpv === 1 || at % 2 === 0;
+    const buffer = aligned ? bytes.buffer : bytes.slice(offset, offset + frameBytes).buffer;
+    const base = aligned ? at : 0;
+    const full = h.bitsStored === h.bitsAllocated && h.highBit + 1 === h.bitsStored;
+    const signed = h.pixelRepresentation === 1;
+    if (bpv === 2 && full && signed) {
+      const words = new Int16Array(buffer, base, n);
+      for (let i = 0; i < n; i++) out[i] = words[i];
+    } else if (bpv === 2 && full) {
+      const words = new Uint16Array(buffer, base, n);
+      for (let i = 0; i < n; i++) out[i] = words[i];
+    } else {
+      const words = bpv === 1 ? new Uint8Array(buffer, base, n) : new Uint16Array(buffer, base, n);
+      const shift = h.highBit + 1 - h.bitsStored;
+      const mod = 2 ** h.bitsStored;
+      const mask = mod - 1;
+      const half = signed ? 2 ** (h.bitsStored - 1) : mod;
+      for (let i = 0; i < n; i++) {
+        const x = (words[i] >> shift) & mask;
+        out[i] = x >= half ? x - mod : x;
+      }
+    }
+    return out;
   } else {
     const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, frameBytes);
     const read: (i: number) => number =

@@ -306,6 +306,10 @@ async function decodeInto(group: SeriesGroup, layout: SeriesLayout, out: VoxelAr
               out[base + y * layout.columns + x] = isInt ? Math.round(r) : r;
             }
           }
+        } else if (!mono1 && slope === 1 && Number.isInteger(intercept)) {
+          // The common case (CT, most MR): stored integers plus an integer offset, exact without rounding.
+          const off = s * plane;
+          for (let i = 0; i < plane; i++) out[base + i] = v[off + i] + intercept;
         } else {
           const off = s * plane;
           for (let i = 0; i < plane; i++) {
