@@ -7,7 +7,7 @@
  * forward-only throughput of the 2-D ResNet generator at 256², the GFLOP/s of the main conv kernels
  * against this CPU's peak, and each kernel's share of one 64² step.
  *
- *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--warmup K] [--no-torch] [--check-only]
+ *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--warmup K] [--no-torch] [--check-only] [--only 64²,32³]
  */
 import { register } from 'node:module';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     'no-torch': { type: 'boolean', default: false },
     'check-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const quick = Boolean(args.quick);
@@ -77,7 +78,9 @@ const ALL: CycleConfig[] = [
   { name: '2-D 128² ngf64 9 blocks', dims: 2, size: 128, ngf: 64, blocks: 9, ndf: 64 },
   { name: '3-D 64³ ngf16 6 blocks', dims: 3, size: 64, ngf: 16, blocks: 6, ndf: 64 },
 ];
-const CONFIGS = quick ? ALL.slice(0, 2) : ALL;
+// --only 64²,32³ keeps the configurations whose name contains one of the words ('none': skips them all).
+const only = args.only === undefined ? undefined : String(args.only).split(',');
+const CONFIGS = (quick ? ALL.slice(0, 2) : ALL).filter((c) => only === undefined || only.some((w) => c.name.includes(w)));
 const FORWARD = quick ? [{ size: 256, ngf: 32, blocks: 9 }] : [{ size: 256, ngf: 32, blocks: 9 }, { size: 256, ngf: 64, blocks: 9 }];
 const PEAK_GFLOPS = 330; // this CPU, fp32, 2 cores, AVX-512 (docs/engine-notes)
 
@@ -401,7 +404,7 @@ for (const k of kernelCases()) {
   console.log(`${k.name.padEnd(42)}${fmt(g, 1).padStart(7)}  ${fmt((100 * g) / PEAK_GFLOPS, 1).padStart(5)}% of peak`);
 }
 
-for (const c of [CONFIGS[0], CONFIGS.find((x) => x.dims === 3) as CycleConfig]) {
+for (const c of [ALL[0], ALL[1]]) {
   const { shares, stepMs } = kernelShares(c);
   const inKernels = shares.reduce((s, [, ms]) => s + ms, 0);
   console.log(`\nKernel shares of one ${c.name} iteration (${fmt(stepMs / 1000)} s; ${fmt((100 * inKernels) / stepMs, 0)}% of it inside kernels):`);
