@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian reference tools the tests compare against (dcm2niix, nibabel, pydicom, numpy,
-# scipy, scikit-image) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
+# scipy, scikit-image, dcmtk) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
 set -euo pipefail
 # Debian's python3-* modules are seen by /usr/bin/python3 (a pyenv python3 on PATH would not see them).
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 need=()
 command -v dcm2niix >/dev/null 2>&1 || need+=(dcm2niix)
+# dcmdjpeg (IJG 12-bit): the reference for 12-bit lossy JPEG DICOM
+command -v dcmdjpeg >/dev/null 2>&1 || need+=(dcmtk)
 "$PY" -c 'import nibabel' >/dev/null 2>&1 || need+=(python3-nibabel)
 "$PY" -c 'import pydicom' >/dev/null 2>&1 || need+=(python3-pydicom)
 "$PY" -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)

@@ -1,9 +1,12 @@
 /**
  * Decoders for the compressed DICOM transfer syntaxes. The WebAssembly codecs (cornerstone's
  * Emscripten builds) are loaded lazily, once, and cached; a codec that throws is dropped from the
- * cache so that a corrupted WebAssembly heap is never reused.
+ * cache so that a corrupted WebAssembly heap is never reused. 12-bit lossy JPEG goes to cornerstone's
+ * JavaScript decoder (patched: patches/@cornerstonejs+dicom-image-loader+*.patch), imported on first use.
  */
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { VoxshiftError } from '../errors.ts';
 import { decodeRle } from './rle.ts';
 
@@ -82,9 +85,9 @@ export const TRANSFER_SYNTAXES: Record<string, string> = {
   '1.2.840.10008.1.2.1.99': 'Deflated Explicit VR Little Endian',
   '1.2.840.10008.1.2.5': 'RLE Lossless',
   '1.2.840.10008.1.2.4.50': 'JPEG Baseline (8-bit)',
-  '1.2.840.10008.1.2.4.51': 'JPEG Extended (8-bit only)',
-  '1.2.840.10008.1.2.4.53': 'JPEG Spectral Selection (8-bit only)',
-  '1.2.840.10008.1.2.4.55': 'JPEG Full Progression (8-bit only)',
+  '1.2.840.10008.1.2.4.51': 'JPEG Extended (8/12-bit)',
+  '1.2.840.10008.1.2.4.53': 'JPEG Spectral Selection (8/12-bit)',
+  '1.2.840.10008.1.2.4.55': 'JPEG Full Progression (8/12-bit)',
   '1.2.840.10008.1.2.4.57': 'JPEG Lossless',
   '1.2.840.10008.1.2.4.70': 'JPEG Lossless SV1',
   '1.2.840.10008.1.2.4.80': 'JPEG-LS Lossless',
@@ -220,24 +223,86 @@ async function decodeJpegLossless(bytes: Uint8Array, spec: FrameSpec): Promise<D
   return { samples, width: decoder.xDim, height: decoder.yDim, components: decoder.numComp, signed: false, planar: false };
 }
 
+interface JpegImage {
+  parse(data: Uint8Array): void;
+  colorTransform?: boolean;
+  width: number;
+  height: number;
+  components: unknown[];
+  getData16(width: number, height: number): Uint16Array;
+}
+
+let jpeg12: Promise<new () => JpegImage> | undefined;
+
+/**
+ * Cornerstone's JavaScript DCT JPEG decoder (pdf.js lineage), the only 12-bit lossy JPEG decoder
+ * among our dependencies. The package's `exports` do not list it, so it is imported by file URL.
+ */
+function loadJpeg12(): Promise<new () => JpegImage> {
+  if (!jpeg12) {
+    const p = (async () => {
+      const pkg = require.resolve('@cornerstonejs/dicom-image-loader/package.json');
+      const url = pathToFileURL(join(dirname(pkg), 'dist', 'esm', 'codecs', 'jpeg.js')).href;
+      const mod = (await import(url)) as { default?: unknown };
+      if (typeof mod.default !== 'function') throw new Error('@cornerstonejs/dicom-image-loader codecs/jpeg.js has no default export');
+      return mod.default as new () => JpegImage;
+    })();
+    p.catch(() => {
+      jpeg12 = undefined;
+    });
+    jpeg12 = p;
+  }
+  return jpeg12;
+}
+
+/** Whether a start-of-scan marker follows the header segments (the JS decoder returns a flat image without one). */
+function hasJpegScan(bytes: Uint8Array): boolean {
+  for (let i = 2; i + 3 < bytes.length; ) {
+    if (bytes[i] !== 0xff) return false;
+    if (bytes[i + 1] === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    if (bytes[i + 1] === 0xda) return true;
+    if (bytes[i + 1] === 0xd9) return false;
+    i += 2 + ((bytes[i + 2] << 8) | bytes[i + 3]);
+  }
+  return false;
+}
+
+async function decodeJpeg12(bytes: Uint8Array): Promise<DecodedFrame> {
+  if (!hasJpegScan(bytes)) throw new Error('12-bit JPEG codestream has no scan (SOS marker)');
+  const JpegImageCtor = await loadJpeg12();
+  const jpeg = new JpegImageCtor();
+  jpeg.parse(bytes);
+  jpeg.colorTransform = false;
+  if (jpeg.components.length !== 1) throw new Error(`${jpeg.components.length}-component 12-bit JPEG is not supported (greyscale only)`);
+  const samples = jpeg.getData16(jpeg.width, jpeg.height);
+  return { samples, width: jpeg.width, height: jpeg.height, components: 1, signed: false, planar: false };
+}
+
 /** Decodes one compressed frame. Errors become CODEC_FAILED / UNSUPPORTED_TRANSFER_SYNTAX naming the file. */
 export async function decodeCompressedFrame(ts: string, bytes: Uint8Array, spec: FrameSpec, file: string): Promise<DecodedFrame> {
   const codec = codecFor(ts);
   if (!codec) {
     throw new VoxshiftError('UNSUPPORTED_TRANSFER_SYNTAX', `transfer syntax ${ts} is not supported; supported: ${Object.keys(TRANSFER_SYNTAXES).join(', ')}`, { file });
   }
+  let twelveBit = false;
   if (codec === 'libjpeg-turbo') {
     const p = jpegPrecision(bytes);
-    if (p !== undefined && p > 8) {
-      throw new VoxshiftError('UNSUPPORTED_TRANSFER_SYNTAX', `${TRANSFER_SYNTAXES[ts] ?? ts} with ${p}-bit samples is not supported (only 8-bit lossy JPEG is; convert with gdcmconv or dcmdjpeg)`, {
+    // DCT JPEG allows 8 or 12 bits; the JS decoder keeps samples in an Int16Array, so nothing above 12.
+    if (p !== undefined && p > 12) {
+      throw new VoxshiftError('UNSUPPORTED_TRANSFER_SYNTAX', `${TRANSFER_SYNTAXES[ts] ?? ts} with ${p}-bit samples is not supported (lossy JPEG is 8 or 12 bits)`, {
         file,
         details: { transferSyntax: ts, precision: p },
       });
     }
+    twelveBit = p !== undefined && p > 8;
   }
   let frame: DecodedFrame;
   try {
     if (codec === 'rle') frame = decodeRle(bytes, spec);
+    else if (twelveBit) frame = await decodeJpeg12(bytes);
     else if (codec === 'jpeg-lossless') frame = await decodeJpegLossless(bytes, spec);
     else frame = await decodeWasm(codec, bytes);
   } catch (e) {
