@@ -4,8 +4,12 @@
  */
 import { getKernel, util, type DataId, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { VoxshiftError } from '../../../volumes/errors.ts';
 
-/** Runs whatever kernel is registered for `name` on wasm now (looked up per call). */
+/**
+ * Runs whatever kernel is registered for `name` on wasm now: looked up per call, not at import, so
+ * faster kernels registered later (ours replacing stock ones) are picked up.
+ */
 export function callWasmKernel(
   name: string,
   backend: BackendWasm,
@@ -14,10 +18,10 @@ export function callWasmKernel(
 ): TensorInfo {
   const config = getKernel(name, 'wasm');
   if (config === undefined) {
-    throw new Error(`voxshift engine: kernel '${name}' is not registered on the wasm backend`);
+    throw new VoxshiftError('BACKEND_UNAVAILABLE', `kernel '${name}' is not registered on the wasm backend`, { details: { kernel: name } });
   }
   const out = config.kernelFunc({ inputs, backend, attrs });
-  if (Array.isArray(out)) throw new Error(`voxshift engine: kernel '${name}' returned several outputs`);
+  if (Array.isArray(out)) throw new VoxshiftError('INTERNAL', `kernel '${name}' returned several outputs where one was expected`);
   return out;
 }
 

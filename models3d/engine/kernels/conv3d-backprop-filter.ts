@@ -9,7 +9,8 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { disposeInfo, gatherDepths, reshaped, runWasmKernel } from './conv3d-util.ts';
+import { gatherDepths, reshaped } from './conv3d-util.ts';
+import { callWasmKernel, release } from './conv2d-util.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
@@ -48,7 +49,7 @@ export function conv3dBackpropFilterWasm(args: {
   try {
     fillTaps();
   } catch (e) {
-    disposeInfo(backend, out);
+    release(backend, out);
     throw e;
   }
   return reshaped(out, [filterDepth, ...tapShape]);
@@ -65,12 +66,12 @@ export function conv3dBackpropFilterWasm(args: {
       const xs = gatherDepths(backend, x, n, inDepth, [inHeight, inWidth, inChannels], outDepth, source);
       let dw: TensorInfo | null = null;
       try {
-        dw = runWasmKernel('Conv2DBackpropFilter', backend, { x: xs, dy: dy2 }, attrs2d);
+        dw = callWasmKernel('Conv2DBackpropFilter', backend, { x: xs, dy: dy2 }, attrs2d);
         // Fresh views: the kernel call may have grown (and detached) the heap.
         backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(dw), t * tapSize);
       } finally {
-        disposeInfo(backend, xs);
-        if (dw !== null) disposeInfo(backend, dw);
+        release(backend, xs);
+        if (dw !== null) release(backend, dw);
       }
     }
   }

@@ -8,7 +8,8 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { disposeInfo, filterTap, gatherDepths, runWasmKernel } from './conv3d-util.ts';
+import { filterTap, gatherDepths } from './conv3d-util.ts';
+import { callWasmKernel, release } from './conv2d-util.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
@@ -60,7 +61,7 @@ export function conv3dBackpropInputWasm(args: {
       const dys = gatherDepths(backend, dy, n, outDepth, [outHeight, outWidth, outChannels], len, (k) => d0 + k);
       let part: TensorInfo | null = null;
       try {
-        part = runWasmKernel('Conv2DBackpropInput', backend, { dy: dys, filter: filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]) }, attrs2d);
+        part = callWasmKernel('Conv2DBackpropInput', backend, { dy: dys, filter: filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]) }, attrs2d);
         const dst = backend.typedArrayFromHeap(dx) as Float32Array;
         const src = backend.typedArrayFromHeap(part) as Float32Array;
         for (let b = 0; b < n; b++) {
@@ -70,12 +71,12 @@ export function conv3dBackpropInputWasm(args: {
           }
         }
       } finally {
-        disposeInfo(backend, dys);
-        if (part !== null) disposeInfo(backend, part);
+        release(backend, dys);
+        if (part !== null) release(backend, part);
       }
     }
   } catch (e) {
-    disposeInfo(backend, dx);
+    release(backend, dx);
     throw e;
   }
   return dx;

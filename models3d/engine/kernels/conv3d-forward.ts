@@ -8,7 +8,8 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { Accumulator, disposeInfo, filterTap, gatherDepths, reshaped, runWasmKernel } from './conv3d-util.ts';
+import { Accumulator, filterTap, gatherDepths, reshaped } from './conv3d-util.ts';
+import { callWasmKernel, release } from './conv2d-util.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
@@ -56,9 +57,9 @@ export function conv3dWasm(args: { inputs: { x: TensorInfo; filter: TensorInfo }
       const xs = gatherDepths(backend, x, n, inDepth, [inHeight, inWidth, inChannels], outDepth, source);
       const w = filterTap(backend, filter, t, [filterHeight, filterWidth, inChannels, outChannels]);
       try {
-        acc.add(runWasmKernel('Conv2D', backend, { x: xs, filter: w }, conv2dAttrs));
+        acc.add(callWasmKernel('Conv2D', backend, { x: xs, filter: w }, conv2dAttrs));
       } finally {
-        disposeInfo(backend, xs);
+        release(backend, xs);
       }
     }
   }

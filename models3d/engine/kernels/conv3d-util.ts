@@ -1,33 +1,8 @@
-import { getKernel, util, type DataId, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { util, type DataId, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { VoxshiftError } from '../../../volumes/errors.ts';
+import { callWasmKernel, release } from './conv2d-util.ts';
 
-/**
- * Runs the kernel registered *now* for `name` on the wasm backend. Looked up at call time (not import
- * time) so that faster kernels registered later (e.g. engine-2d's Conv2DBackpropInput) are picked up.
- */
-export function runWasmKernel(
-  name: string,
-  backend: BackendWasm,
-  inputs: Record<string, TensorInfo>,
-  attrs: NamedAttrMap = {},
-): TensorInfo {
-  const config = getKernel(name, 'wasm');
-  if (config === undefined) {
-    throw new VoxshiftError('BACKEND_UNAVAILABLE', `kernel '${name}' is not registered on the wasm backend (needed by a 3-D convolution)`, {
-      details: { kernel: name },
-    });
-  }
-  const out = config.kernelFunc({ inputs, backend, attrs });
-  if (Array.isArray(out)) {
-    throw new VoxshiftError('INTERNAL', `kernel '${name}' returned several outputs where one was expected`);
-  }
-  return out;
-}
-
-export function disposeInfo(backend: BackendWasm, info: TensorInfo): void {
-  backend.disposeData(info.dataId);
-}
 
 /** A TensorInfo that reads the same data with another shape (no copy, no new reference). */
 export function reshaped(info: TensorInfo, shape: number[]): TensorInfo {
@@ -140,15 +115,15 @@ export class Accumulator {
       this.acc = y;
       return;
     }
-    const sum = runWasmKernel('Add', this.backend, { a: this.acc, b: y });
-    disposeInfo(this.backend, this.acc);
-    disposeInfo(this.backend, y);
+    const sum = callWasmKernel('Add', this.backend, { a: this.acc, b: y });
+    release(this.backend, this.acc);
+    release(this.backend, y);
     this.acc = sum;
   }
 
   /** Frees the partial sum (on an error path). */
   dispose(): void {
-    if (this.acc !== null) disposeInfo(this.backend, this.acc);
+    if (this.acc !== null) release(this.backend, this.acc);
     this.acc = null;
   }
 
