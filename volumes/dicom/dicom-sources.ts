@@ -3,7 +3,7 @@
  * is read on demand so that a series is never held in memory twice; a zip's entries are inflated one
  * at a time from the (compressed) archive.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { VoxshiftError } from '../errors.ts';
@@ -13,6 +13,8 @@ export interface DicomSource {
   name: string;
   size: number;
   read(): Promise<Uint8Array>;
+  /** The first `maxBytes` bytes (files only: a zip entry has to be inflated whole anyway). */
+  readHead?(maxBytes: number): Promise<Uint8Array>;
 }
 
 export interface ZipLimits {
@@ -47,6 +49,20 @@ function fileSource(path: string, size: number): DicomSource {
     read: async () => {
       try {
         return new Uint8Array(await readFile(path));
+      } catch (e) {
+        throw new VoxshiftError('FILE_UNREADABLE', `cannot read: ${(e as Error).message}`, { file: path, cause: e });
+      }
+    },
+    readHead: async (maxBytes) => {
+      try {
+        const fh = await open(path, 'r');
+        try {
+          const buf = new Uint8Array(Math.min(maxBytes, size));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+          return buf.subarray(0, bytesRead);
+        } finally {
+          await fh.close();
+        }
       } catch (e) {
         throw new VoxshiftError('FILE_UNREADABLE', `cannot read: ${(e as Error).message}`, { file: path, cause: e });
       }

@@ -115,6 +115,29 @@ function orientationKey(refs: FrameRef[], o: readonly number[] | undefined): num
   });
 }
 
+/** Bytes read for the first pass when a file is larger: enough for nearly every classic header. */
+const HEAD_BYTES = 64 * 1024;
+
+/**
+ * Parses everything before the pixel data. From the file's first HEAD_BYTES when the pixel data
+ * element starts inside them (every earlier element then lies wholly inside too); otherwise —
+ * long headers, deflated or gzipped data sets — from the whole file. Pass 2 reads each file once more
+ * for its pixels, so the first pass should not read them too.
+ */
+async function parseHeader(src: DicomSource): Promise<ReturnType<typeof parseDicomBytes>> {
+  if (src.readHead && src.size > HEAD_BYTES) {
+    const head = await src.readHead(HEAD_BYTES);
+    try {
+      const parsed = parseDicomBytes(head, src.name, { untilTag: PIXEL_DATA_TAG });
+      const pixels = parsed.dataSet.elements[PIXEL_DATA_TAG];
+      if (pixels && pixels.dataOffset <= head.length) return parsed;
+    } catch {
+      // the header does not fit the prefix: read the whole file below
+    }
+  }
+  return parseDicomBytes(await src.read(), src.name, { untilTag: PIXEL_DATA_TAG });
+}
+
 async function scanInput(input: string, limits?: ZipLimits): Promise<{ kind: DicomScan['kind']; groups: SeriesGroup[]; skipped: SkippedFile[] }> {
   const { kind, sources } = await dicomSources(input, limits);
   const skipped: SkippedFile[] = [];
@@ -123,8 +146,7 @@ async function scanInput(input: string, limits?: ZipLimits): Promise<{ kind: Dic
   for (const src of sources) {
     let header: DicomImageHeader;
     try {
-      const bytes = await src.read();
-      const parsed = parseDicomBytes(bytes, src.name, { untilTag: PIXEL_DATA_TAG });
+      const parsed = await parseHeader(src);
       header = readImageHeader(parsed.dataSet, src.name, parsed.transferSyntax);
       if (kind === 'file') checkDecodable(header);
     } catch (e) {
