@@ -3,8 +3,10 @@ import { registerConvert } from './convert.ts';
 import { registerDemo } from './demo.ts';
 import { registerInfo } from './info.ts';
 import { registerPhantom } from './phantom.ts';
+import { registerTrain } from './train.ts';
+import { registerTranslate } from './translate.ts';
 
 /** A subcommand registers itself on the program; `setExitCode` lets it report failure without throwing. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerInfo, registerConvert, registerPhantom, registerDemo];
+export const COMMANDS: RegisterCommand[] = [registerInfo, registerConvert, registerPhantom, registerTrain, registerTranslate, registerDemo];

@@ -21,7 +21,8 @@ export interface AdamState {
 }
 
 export class Adam {
-  readonly learningRate: number;
+  /** The rate applyGradients uses when given none; a schedule may change it between steps. */
+  learningRate: number;
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
