@@ -167,7 +167,7 @@ function createSession(config: ModelConfig, networks: Map<NetworkRole, Network>)
           const f = net('genAB').apply(a);
           return [f, net('genBA').apply(f)];
         });
-        const out = [tileOf(batch.a, batch.shape, 'A'), tileOf(fake.dataSync() as Float32Array, batch.shape, 'A->B'), tileOf(rec.dataSync() as Float32Array, batch.shape, 'B->A')];
+        const out = [tileOf(batch.a, batch.shape, 'A'), tileOf(fake.dataSync() as Float32Array, batch.shape, 'A→B'), tileOf(rec.dataSync() as Float32Array, batch.shape, 'B→A')];
         fake.dispose();
         rec.dispose();
         return out;
@@ -195,7 +195,7 @@ function createSession(config: ModelConfig, networks: Map<NetworkRole, Network>)
     },
     montageRow(batch) {
       const fake = tf.tidy(() => net('gen').apply(tf.tensor(batch.a, batch.shape, 'float32')));
-      const out = [tileOf(batch.a, batch.shape, 'A'), tileOf(fake.dataSync() as Float32Array, batch.shape, 'A->B'), tileOf(batch.b, batch.shape, 'B')];
+      const out = [tileOf(batch.a, batch.shape, 'A'), tileOf(fake.dataSync() as Float32Array, batch.shape, 'A→B'), tileOf(batch.b, batch.shape, 'B')];
       fake.dispose();
       return out;
     },
@@ -302,7 +302,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
       }
       if (montageEvery > 0 && (step % montageEvery === 0 || step === total)) {
         await mkdir(join(outDir, 'montage'), { recursive: true });
-        const { png } = renderMontage([session.montageRow(batch)]);
+        const { png } = renderMontage([session.montageRow(batch)], { scale: Math.max(1, Math.floor(128 / Math.max(...config.data.patchSize.slice(-2)))) });
         await writeFile(join(outDir, 'montage', `step-${String(step).padStart(6, '0')}.png`), png);
       }
       if (step % checkpointEvery === 0 && step < total) await saveTraining();
