@@ -100,3 +100,66 @@ export function instanceNorm(x: tf.Tensor, epsilon: number): tf.Tensor {
   spatialDimsOf(x);
   return engineInstanceNorm(x as tf.Tensor4D | tf.Tensor5D, { epsilon });
 }
+
+/** Output size of PyTorch's AvgPool/Conv along one axis: ⌊(n + 2p − k)/s⌋ + 1. */
+export function poolSize(n: number, kernel: number, stride: number, padding: number): number {
+  return Math.floor((n + 2 * padding - kernel) / stride) + 1;
+}
+
+/**
+ * Average pooling as PyTorch's AvgPool2d/3d(kernel, stride, padding, count_include_pad=False): each
+ * output is the mean of the input voxels its window covers, the zero padding not counted. Computed as
+ * the pooled zero-padded input divided by the pooled padded ones (the fraction of real voxels).
+ */
+export function avgPool(x: tf.Tensor, kernel: number, stride: number, padding: number): tf.Tensor {
+  const dims = spatialDimsOf(x);
+  return tf.tidy(() => {
+    const spatial = x.shape.slice(1, -1);
+    const pads = [[0, 0], ...spatial.map((): [number, number] => [padding, padding]), [0, 0]] as [number, number][];
+    const pool = (t: tf.Tensor): tf.Tensor =>
+      dims === 2 ? tf.avgPool(t as tf.Tensor4D, kernel, stride, 'valid') : tf.avgPool3d(t as tf.Tensor5D, kernel, stride, 'valid');
+    if (padding === 0) return pool(x);
+    const sum = pool(tf.pad(x, pads));
+    // The fraction of each window that is real input; a constant (no gradient path to x).
+    const fraction = pool(tf.pad(tf.ones([1, ...spatial, 1]), pads));
+    return tf.div(sum, fraction);
+  });
+}
+
+/** Unit vector x / max(‖x‖, 1e-12) (PyTorch's F.normalize, as its spectral norm uses). */
+function normalize(x: tf.Tensor): tf.Tensor {
+  return tf.div(x, tf.maximum(tf.norm(x), 1e-12));
+}
+
+/** A conv weight ([...kernel, in, out]) as the matrix M = [kernel·in, out] whose σ is normalised. */
+function weightMatrix(w: tf.Tensor): tf.Tensor2D {
+  const out = w.shape[w.rank - 1];
+  return tf.reshape(w, [-1, out]);
+}
+
+/**
+ * One power iteration of spectral normalisation (Miyato et al. 2018) as torch.nn.utils.spectral_norm
+ * does it. With M the weight as a [kernel·in, out] matrix (PyTorch's weight_mat transposed, same σ),
+ * `u` of length out and `v` of length kernel·in:  v ← normalize(M u),  u ← normalize(Mᵀ v).
+ * Returns the new vectors; the caller stores them.
+ */
+export function spectralPowerIteration(w: tf.Tensor, u: tf.Tensor): { u: tf.Tensor1D; v: tf.Tensor1D } {
+  return tf.tidy(() => {
+    const m = weightMatrix(w);
+    const v = normalize(tf.reshape(tf.matMul(m, tf.reshape(u, [-1, 1])), [-1])) as tf.Tensor1D;
+    const un = normalize(tf.reshape(tf.matMul(m, tf.reshape(v, [-1, 1]), true, false), [-1])) as tf.Tensor1D;
+    return { u: un, v };
+  });
+}
+
+/**
+ * The spectrally normalised weight W/σ with σ = vᵀ M u (u, v from the last power iteration; PyTorch's
+ * σ = uᵀ W_mat v). Pass the stored vectors (tensors with no gradient path to W): the gradient then
+ * reaches W through W itself and through σ with u, v constant, as in PyTorch.
+ */
+export function spectralNormalize(w: tf.Tensor, u: tf.Tensor, v: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const sigma = tf.sum(tf.mul(tf.reshape(v, [-1, 1]), tf.matMul(weightMatrix(w), tf.reshape(u, [-1, 1]))));
+    return tf.div(w, sigma);
+  });
+}

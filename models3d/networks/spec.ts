@@ -9,12 +9,30 @@
  * - a `convTranspose` weight is [...kernel, outChannels, inChannels] (tfjs conv2dTranspose's layout).
  * Padding follows PyTorch: `padding` zeros on both sides of every spatial axis; a transposed convolution
  * produces (n - 1)·stride - 2·padding + kernel + outputPadding voxels per axis.
+ *
+ * A `conv` with `spectralNorm: true` uses W/σ(W) (Miyato et al. 2018, torch.nn.utils.spectral_norm):
+ * the built network keeps two non-trainable buffers per such conv, `<node>.weight_u` [out] and
+ * `<node>.weight_v` [kernel^dims·in, in the weight's kernel-then-in order], PyTorch's names. `avgPool` is PyTorch's AvgPool(kernel, stride,
+ * padding, count_include_pad=False). A network may have `extraOutputs` besides `output` (e.g. the
+ * coarser scales of a multi-scale discriminator).
  */
 
 export type SpatialDims = 2 | 3;
 
 export type NodeSpec =
-  | { name: string; op: 'conv'; inputs: [string]; inChannels: number; outChannels: number; kernel: number; stride: number; padding: number; bias: boolean }
+  | {
+      name: string;
+      op: 'conv';
+      inputs: [string];
+      inChannels: number;
+      outChannels: number;
+      kernel: number;
+      stride: number;
+      padding: number;
+      bias: boolean;
+      /** Present (true) only on spectrally normalised convs. */
+      spectralNorm?: boolean;
+    }
   | {
       name: string;
       op: 'convTranspose';
@@ -28,6 +46,7 @@ export type NodeSpec =
       bias: boolean;
     }
   | { name: string; op: 'reflectPad'; inputs: [string]; pad: number }
+  | { name: string; op: 'avgPool'; inputs: [string]; kernel: number; stride: number; padding: number }
   | { name: string; op: 'instanceNorm'; inputs: [string]; channels: number; epsilon: number; affine: boolean }
   | { name: string; op: 'relu' | 'tanh'; inputs: [string] }
   | { name: string; op: 'leakyRelu'; inputs: [string]; alpha: number }
@@ -55,7 +74,10 @@ export interface NetworkSpec {
   outputChannels: number;
   /** The input is called 'input'; nodes are in execution order, each reading earlier names. */
   nodes: NodeSpec[];
+  /** The main output (what Network.apply returns). */
   output: string;
+  /** Further outputs, returned after the main one by Network.applyAll; absent when there are none. */
+  extraOutputs?: string[];
   params: ParamSpec[];
   /** Every spatial input size must be a multiple of this (2^downsamplings). */
   sizeMultiple: number;

@@ -12,11 +12,16 @@
  *
  * pix2pix (Isola et al. 2017): L_G = GAN(D(a ⊕ G(a)), 1) + λ_L1·‖G(a) − b‖₁,
  *   L_D = ½·(GAN(D(a ⊕ b), 1) + GAN(D(a ⊕ G(a) detached), 0)), ⊕ = concatenation of channels.
+ *
+ * Options of both: `labelSmoothing` s makes the discriminators' real target 1 − s (one-sided: fakes
+ * stay 0, the generators' targets stay 1). A discriminator with extra outputs (multi-scale) is judged
+ * on all of them, each GAN term being the mean over its outputs (losses.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../volumes/errors.ts';
-import type { Network } from '../networks/build-network.ts';
-import { discriminatorLoss, ganLoss, l1Loss, type GanMode } from './losses.ts';
+import type { ApplyOptions, Network } from '../networks/build-network.ts';
+import { checkRate } from '../networks/validate.ts';
+import { discriminatorLoss, ganLoss, l1Loss, type GanMode, type Logits } from './losses.ts';
 import { Adam } from './optimizer.ts';
 import { planStep, type PlanOptions, type StepPlan } from './step-plan.ts';
 
@@ -40,6 +45,8 @@ export interface CycleGanOptions extends PlanOptions {
   lambdaCycle?: number;
   /** Identity loss weight relative to λ (0.5); 0 skips the identity passes. */
   lambdaIdentity?: number;
+  /** One-sided label smoothing: the discriminators' real target is 1 − labelSmoothing (0). */
+  labelSmoothing?: number;
   adam?: AdamOptions;
 }
 
@@ -69,6 +76,11 @@ export interface CycleGanGeneratorResult {
 
 function makeAdam(o: AdamOptions = {}): Adam {
   return new Adam(o);
+}
+
+/** A discriminator's logits: its one output, or all of them when it has extra outputs (multi-scale). */
+function judge(net: Network, x: tf.Tensor, options: ApplyOptions): Logits {
+  return net.spec.extraOutputs?.length ? net.applyAll(x, options) : net.apply(x, options);
 }
 
 function checkBatch(name: string, x: tf.Tensor, net: Network): void {
@@ -156,6 +168,7 @@ export function createCycleGanTrainer(nets: CycleGanNetworks, options: CycleGanO
   const mode = options.ganMode ?? 'lsgan';
   const lambda = options.lambdaCycle ?? 10;
   const lambdaIdt = options.lambdaIdentity ?? 0.5;
+  const smoothing = checkRate('labelSmoothing', options.labelSmoothing ?? 0);
   const optG = makeAdam(options.adam);
   const optD = makeAdam(options.adam);
   const genVars = [...nets.genAB.variables(), ...nets.genBA.variables()];
@@ -193,14 +206,14 @@ export function createCycleGanTrainer(nets: CycleGanNetworks, options: CycleGanO
     const cycleA = (): tf.Scalar => {
       const fakeB = apply(nets.genAB, realA, 0);
       kept.fakeB = tf.keep(fakeB.clone());
-      const adv = tally.record('advAB', ganLoss(nets.discB.apply(fakeB, { training: true, recompute: p.recompute }), 1, mode));
+      const adv = tally.record('advAB', ganLoss(judge(nets.discB, fakeB, { training: true, recompute: p.recompute }), 1, mode));
       const cyc = tally.record('cycleA', tf.mul(l1Loss(apply(nets.genBA, fakeB, 1), realA), lambda) as tf.Scalar);
       return tf.add(adv, cyc) as tf.Scalar;
     };
     const cycleB = (): tf.Scalar => {
       const fakeA = apply(nets.genBA, realB, 2);
       kept.fakeA = tf.keep(fakeA.clone());
-      const adv = tally.record('advBA', ganLoss(nets.discA.apply(fakeA, { training: true, recompute: p.recompute }), 1, mode));
+      const adv = tally.record('advBA', ganLoss(judge(nets.discA, fakeA, { training: true, recompute: p.recompute }), 1, mode));
       const cyc = tally.record('cycleB', tf.mul(l1Loss(apply(nets.genAB, fakeA, 3), realB), lambda) as tf.Scalar);
       return tf.add(adv, cyc) as tf.Scalar;
     };
@@ -250,10 +263,10 @@ export function createCycleGanTrainer(nets: CycleGanNetworks, options: CycleGanO
     try {
       // One tape per discriminator: they share nothing, so splitting costs nothing.
       const discA = accumulate(grads, nets.discA.variables(), () =>
-        discriminatorLoss(nets.discA.apply(realA, { training: true }), nets.discA.apply(fakeA, { training: true }), mode),
+        discriminatorLoss(judge(nets.discA, realA, { training: true }), judge(nets.discA, fakeA, { training: true }), mode, smoothing),
       );
       const discB = accumulate(grads, nets.discB.variables(), () =>
-        discriminatorLoss(nets.discB.apply(realB, { training: true }), nets.discB.apply(fakeB, { training: true }), mode),
+        discriminatorLoss(judge(nets.discB, realB, { training: true }), judge(nets.discB, fakeB, { training: true }), mode, smoothing),
       );
       optD.applyGradients(grads);
       return { discA, discB };
@@ -305,6 +318,8 @@ export interface Pix2PixOptions extends PlanOptions {
   ganMode?: GanMode;
   /** λ of the L1 term (100). */
   lambdaL1?: number;
+  /** One-sided label smoothing: the discriminator's real target is 1 − labelSmoothing (0). */
+  labelSmoothing?: number;
   adam?: AdamOptions;
 }
 
@@ -327,6 +342,7 @@ export interface Pix2PixTrainer {
 export function createPix2PixTrainer(nets: Pix2PixNetworks, options: Pix2PixOptions = {}): Pix2PixTrainer {
   const mode = options.ganMode ?? 'lsgan';
   const lambdaL1 = options.lambdaL1 ?? 100;
+  const smoothing = checkRate('labelSmoothing', options.labelSmoothing ?? 0);
   const optG = makeAdam(options.adam);
   const optD = makeAdam(options.adam);
   const want = nets.gen.spec.inputChannels + nets.gen.spec.outputChannels;
@@ -362,7 +378,7 @@ export function createPix2PixTrainer(nets: Pix2PixNetworks, options: Pix2PixOpti
       const generator = accumulate(grads, nets.gen.variables(), () => {
         const fake = nets.gen.apply(realA, { training: true, seed, recompute: p.recompute });
         fakeB = tf.keep(fake.clone());
-        const adv = tally.record('adv', ganLoss(nets.disc.apply(tf.concat([realA, fake], channelAxis), { training: true, recompute: p.recompute }), 1, mode));
+        const adv = tally.record('adv', ganLoss(judge(nets.disc, tf.concat([realA, fake], channelAxis), { training: true, recompute: p.recompute }), 1, mode));
         const l1 = tally.record('l1', tf.mul(l1Loss(fake, realB), lambdaL1) as tf.Scalar);
         return tf.add(adv, l1) as tf.Scalar;
       });
@@ -393,9 +409,10 @@ export function createPix2PixTrainer(nets: Pix2PixNetworks, options: Pix2PixOpti
         optG.applyGradients(g.grads);
         const disc = accumulate(dGrads, nets.disc.variables(), () =>
           discriminatorLoss(
-            nets.disc.apply(tf.concat([realA, realB], channelAxis), { training: true }),
-            nets.disc.apply(tf.concat([realA, g.fakeB], channelAxis), { training: true }),
+            judge(nets.disc, tf.concat([realA, realB], channelAxis), { training: true }),
+            judge(nets.disc, tf.concat([realA, g.fakeB], channelAxis), { training: true }),
             mode,
+            smoothing,
           ),
         );
         optD.applyGradients(dGrads);

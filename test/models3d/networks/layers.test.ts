@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { conv, convTranspose, instanceNorm, reflectPad } from '../../../models3d/networks/layers.ts';
+import { avgPool, conv, convTranspose, instanceNorm, poolSize, reflectPad, spectralNormalize, spectralPowerIteration } from '../../../models3d/networks/layers.ts';
 import { createRng } from '../../../models3d/networks/rng.ts';
 
 beforeAll(async () => {
@@ -188,5 +188,114 @@ describe('instanceNorm', () => {
         }
       }
     }
+  });
+});
+
+describe('avgPool (PyTorch AvgPool, count_include_pad=False)', () => {
+  /** Naive reference: the mean of the in-range voxels of each window; also returns each window's count. */
+  function naiveAvgPool(x: tf.Tensor, k: number, s: number, p: number): { data: Float32Array; shape: number[]; windows: number[][][] } {
+    const dims = x.rank - 2;
+    const sp = x.shape.slice(1, -1);
+    const ch = x.shape[x.rank - 1];
+    const outSp = sp.map((n) => poolSize(n, k, s, p));
+    const shape = [1, ...outSp, ch];
+    const xd = x.dataSync();
+    const xst = strides(x.shape);
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const windows: number[][][] = [];
+    let o = 0;
+    for (const out of indices(outSp)) {
+      const members: number[][] = [];
+      for (const kk of indices(Array<number>(dims).fill(k))) {
+        const i = out.map((v, d) => v * s - p + kk[d]);
+        if (i.every((v, d) => v >= 0 && v < sp[d])) members.push(i);
+      }
+      windows.push(members);
+      for (let c = 0; c < ch; c++) {
+        let acc = 0;
+        for (const i of members) acc += xd[i.reduce((a, v, d) => a + v * xst[d + 1], 0) + c];
+        data[o++] = acc / members.length;
+      }
+    }
+    return { data, shape, windows };
+  }
+
+  for (const sp of [[5, 4], [6, 7], [4, 5, 3], [3, 3, 6]]) {
+    it(`${sp.length}-D ${sp.join('×')}: values and gradient (each output spreads 1/count over its window)`, () => {
+      const x = randn([1, ...sp, 2]);
+      const ref = naiveAvgPool(x, 3, 2, 1);
+      const y = avgPool(x, 3, 2, 1);
+      expect(y.shape).toEqual(ref.shape);
+      expect(maxRelErr(y.dataSync(), ref.data)).toBeLessThan(1e-6);
+      const r = randn(y.shape);
+      const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(avgPool(xx, 3, 2, 1), r)))(x);
+      const expectG = new Float32Array(x.size);
+      const xst = strides(x.shape);
+      const rd = r.dataSync();
+      ref.windows.forEach((members, o) => {
+        for (const i of members) for (let c = 0; c < 2; c++) expectG[i.reduce((a, v, d) => a + v * xst[d + 1], 0) + c] += rd[o * 2 + c] / members.length;
+      });
+      expect(maxRelErr(g.dataSync(), expectG)).toBeLessThan(1e-5);
+    });
+  }
+});
+
+describe('spectral normalisation (Miyato et al. 2018, as torch.nn.utils.spectral_norm)', () => {
+  /** Largest singular value of the [rows, cols] row-major matrix by 2000 power iterations on MᵀM (float64). */
+  function sigmaMax(m: ArrayLike<number>, rows: number, cols: number): number {
+    let x = Float64Array.from({ length: cols }, (_, i) => 1 + 0.1 * Math.sin(i));
+    let sigma = 0;
+    for (let it = 0; it < 2000; it++) {
+      const mx = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) mx[r] += m[r * cols + c] * x[c];
+      const y = new Float64Array(cols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) y[c] += m[r * cols + c] * mx[r];
+      const norm = Math.sqrt(y.reduce((a, v) => a + v * v, 0));
+      sigma = Math.sqrt(norm / Math.sqrt(x.reduce((a, v) => a + v * v, 0)));
+      x = y.map((v) => v / norm);
+    }
+    return sigma;
+  }
+
+  for (const shape of [[4, 4, 3, 5], [3, 3, 3, 2, 4]]) {
+    it(`weight ${shape.join('×')}: σ estimate converges to the largest singular value and W/σ has σ ≈ 1`, () => {
+      const w = randn(shape);
+      const out = shape[shape.length - 1];
+      const rows = w.size / out;
+      const sigmaRef = sigmaMax(w.dataSync(), rows, out);
+      let u = tf.tensor1d(Float32Array.from({ length: out }, () => rng.normal()));
+      let v = tf.zeros([rows]) as tf.Tensor1D;
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 100; i++) {
+        const next = spectralPowerIteration(w, u);
+        tf.dispose([u, v]);
+        ({ u, v } = next);
+      }
+      expect(tf.memory().numTensors).toBe(before);
+      expect(u.shape).toEqual([out]);
+      expect(v.shape).toEqual([rows]);
+      const wsn = spectralNormalize(w, u, v);
+      const sigmaEst = w.dataSync()[0] / wsn.dataSync()[0];
+      expect(Math.abs(sigmaEst / sigmaRef - 1)).toBeLessThan(1e-4);
+      expect(Math.abs(sigmaMax(wsn.dataSync(), rows, out) - 1)).toBeLessThan(1e-4);
+    });
+  }
+
+  it('the gradient treats u and v as constants: G/σ − ⟨G, W⟩/σ² · v uᵀ', () => {
+    const w = randn([3, 3, 2, 4]);
+    const u = tf.tensor1d(Float32Array.from({ length: 4 }, () => rng.normal()));
+    const { u: u1, v: v1 } = spectralPowerIteration(w, u);
+    const gOut = randn(w.shape);
+    const g = tf.grad((ww: tf.Tensor) => tf.sum(tf.mul(spectralNormalize(ww, u1, v1), gOut)))(w);
+    const wd = w.dataSync();
+    const gd = gOut.dataSync();
+    const ud = u1.dataSync();
+    const vd = v1.dataSync();
+    let sigma = 0;
+    for (let r = 0; r < 18; r++) for (let c = 0; c < 4; c++) sigma += vd[r] * wd[r * 4 + c] * ud[c];
+    let dot = 0;
+    for (let i = 0; i < gd.length; i++) dot += gd[i] * wd[i];
+    const expectG = Float32Array.from(gd, (x, i) => x / sigma - (dot / sigma ** 2) * vd[Math.floor(i / 4)] * ud[i % 4]);
+    expect(maxRelErr(g.dataSync(), expectG)).toBeLessThan(1e-4);
   });
 });

@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { buildNetwork } from '../../../models3d/networks/build-network.ts';
+import { avgPool } from '../../../models3d/networks/layers.ts';
 import { describePatchDiscriminator, patchReceptiveField } from '../../../models3d/networks/patch-discriminator.ts';
 import { describeResnetGenerator } from '../../../models3d/networks/resnet-generator.ts';
 import { createRng } from '../../../models3d/networks/rng.ts';
@@ -137,5 +139,139 @@ describe('the same builders give 2-D and 3-D networks', () => {
       x.dispose();
     }
     net.dispose();
+  });
+});
+
+describe('PatchGAN options: multi-scale (pix2pixHD) and spectral norm', () => {
+  it('the defaults describe exactly the plain PatchGAN (no new keys)', () => {
+    const plain = describePatchDiscriminator({ spatialDims: 2, ndf: 4, layers: 2 });
+    expect(describePatchDiscriminator({ spatialDims: 2, ndf: 4, layers: 2, scales: 1, spectralNorm: false })).toEqual(plain);
+    expect(JSON.stringify(plain)).not.toMatch(/spectralNorm|extraOutputs|scales|avgPool/);
+  });
+
+  // conv4 s2 p1 halves, conv4 s1 p1 takes 1 off; between scales AvgPool(3, 2, 1) gives ⌈n/2⌉.
+  const cases = [
+    { dims: 2, n: 64, layers: 2, sizes: [14, 6, 2] },
+    { dims: 3, n: 24, layers: 1, sizes: [10, 4, 1] },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.dims}-D, 3 scales: applyAll gives one output per scale; scale s is a PatchGAN on the input pooled s times`, () => {
+      const before = tf.memory().numTensors;
+      const spec = describePatchDiscriminator({ spatialDims: c.dims, ndf: 2, layers: c.layers, inputChannels: 2, scales: 3 });
+      expect(spec.output).toBe('head.conv');
+      expect(spec.extraOutputs).toEqual(['scale1.head.conv', 'scale2.head.conv']);
+      expect(spec.nodes.filter((n) => n.op === 'avgPool').map((n) => [n.name, n.inputs[0]])).toEqual([
+        ['scale1.downsample', 'input'],
+        ['scale2.downsample', 'scale1.downsample'],
+      ]);
+      expect(parameterCount(spec)).toBe(3 * parameterCount(describePatchDiscriminator({ spatialDims: c.dims, ndf: 2, layers: c.layers, inputChannels: 2 })));
+      const net = buildNetwork(spec, createRng(4));
+      const x = tf.randomNormal([2, ...Array<number>(c.dims).fill(c.n), 2], 0, 1, 'float32', 3);
+      const outs = net.applyAll(x);
+      expect(outs.map((o) => o.shape)).toEqual(c.sizes.map((s) => [2, ...Array<number>(c.dims).fill(s), 1]));
+      const main = net.apply(x);
+      expect(Array.from(main.dataSync())).toEqual(Array.from(outs[0].dataSync()));
+      // Branch s = a single-scale PatchGAN with the branch's weights on avgPool^s(x).
+      const single = buildNetwork(describePatchDiscriminator({ spatialDims: c.dims, ndf: 2, layers: c.layers, inputChannels: 2 }), createRng(0));
+      let pooled = x.clone();
+      for (let s = 0; s < 3; s++) {
+        for (const [name, v] of single.params) v.assign(net.params.get(s === 0 ? name : `scale${s}.${name}`) as tf.Variable);
+        const y = single.apply(pooled);
+        const yd = y.dataSync();
+        const od = outs[s].dataSync();
+        for (let i = 0; i < yd.length; i++) expect(od[i]).toBeCloseTo(yd[i], 5);
+        const next = avgPool(pooled, 3, 2, 1);
+        tf.dispose([pooled, y]);
+        pooled = next;
+      }
+      tf.dispose([x, main, pooled, ...outs]);
+      net.dispose();
+      single.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+
+  it('recomputed activations give the same gradients through all outputs', () => {
+    const net = buildNetwork(describePatchDiscriminator({ spatialDims: 2, ndf: 2, layers: 1, scales: 2, spectralNorm: true }), createRng(5));
+    const x = tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', 6);
+    const grads = (recompute: boolean): Float32Array[] => {
+      const { value, grads: g } = tf.variableGrads(
+        () => tf.addN(net.applyAll(x, { recompute }).map((o, i) => tf.mul(tf.mean(tf.square(o)), i + 1))) as tf.Scalar,
+        net.variables(),
+      );
+      value.dispose();
+      // Biases cancelled by an instance norm get no gradient entry.
+      expect(Object.keys(g).length).toBeGreaterThan(net.variables().length / 2);
+      return net.variables().map((v) => {
+        const d = g[v.name] === undefined ? new Float32Array(0) : (g[v.name].dataSync() as Float32Array);
+        g[v.name]?.dispose();
+        return d;
+      });
+    };
+    const plain = grads(false);
+    const recomputed = grads(true);
+    plain.forEach((p, i) => {
+      expect(recomputed[i].length).toBe(p.length);
+      const scale = Math.max(...p.map(Math.abs), 1e-12);
+      for (let j = 0; j < p.length; j++) expect(Math.abs(recomputed[i][j] - p[j]) / scale).toBeLessThan(1e-5);
+    });
+    x.dispose();
+    net.dispose();
+  });
+
+  it('spectral norm: same weights as without, u/v buffers per conv, one power iteration per training forward, σ(W/σ) → 1', () => {
+    const spec = describePatchDiscriminator({ spatialDims: 2, ndf: 4, layers: 2, spectralNorm: true });
+    const convs = spec.nodes.filter((n) => n.op === 'conv');
+    expect(convs.every((n) => n.spectralNorm === true)).toBe(true);
+    const sn = buildNetwork(spec, createRng(7));
+    const plain = buildNetwork(describePatchDiscriminator({ spatialDims: 2, ndf: 4, layers: 2 }), createRng(7));
+    expect([...sn.params.keys()]).toEqual([...plain.params.keys()]);
+    for (const [k, v] of plain.params) expect(Array.from((sn.params.get(k) as tf.Variable).dataSync())).toEqual(Array.from(v.dataSync()));
+    expect(plain.buffers.size).toBe(0);
+    expect([...sn.buffers.keys()]).toEqual(convs.flatMap((n) => [`${n.name}.weight_u`, `${n.name}.weight_v`]));
+    for (const n of convs) {
+      if (n.op !== 'conv') continue;
+      expect((sn.buffers.get(`${n.name}.weight_u`) as tf.Variable).shape).toEqual([n.outChannels]);
+      expect((sn.buffers.get(`${n.name}.weight_v`) as tf.Variable).shape).toEqual([16 * n.inChannels]);
+      expect((sn.buffers.get(`${n.name}.weight_u`) as tf.Variable).trainable).toBe(false);
+    }
+    expect(sn.variables()).toHaveLength(plain.variables().length);
+
+    const x = tf.randomNormal([1, 24, 24, 1], 0, 1, 'float32', 8);
+    const u = (): number[] => Array.from((sn.buffers.get('layer1.conv.weight_u') as tf.Variable).dataSync());
+    const u0 = u();
+    const y0 = sn.apply(x);
+    const y0b = sn.apply(x, { training: false });
+    expect(u()).toEqual(u0);
+    expect(Array.from(y0b.dataSync())).toEqual(Array.from(y0.dataSync()));
+    const before = tf.memory().numTensors;
+    // Power iteration converges slowly when the top singular values are close (layer2 here: 4e-3 off
+    // after 15 + 30); 300 training forwards bring every conv within 1e-5.
+    for (let i = 0; i < 300; i++) sn.apply(x, { training: true }).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(u()).not.toEqual(u0);
+    // The normalised weights' largest singular value is 1 (σ of W/σ̂ by many power iterations in JS).
+    for (const n of convs) {
+      const w = (sn.params.get(`${n.name}.weight`) as tf.Variable).dataSync();
+      const out = n.op === 'conv' ? n.outChannels : 0;
+      const uu = (sn.buffers.get(`${n.name}.weight_u`) as tf.Variable).dataSync();
+      const vv = (sn.buffers.get(`${n.name}.weight_v`) as tf.Variable).dataSync();
+      const rows = w.length / out;
+      let sigmaHat = 0;
+      for (let r = 0; r < rows; r++) for (let c = 0; c < out; c++) sigmaHat += vv[r] * w[r * out + c] * uu[c];
+      let z = Array.from({ length: out }, () => 1);
+      let sigma = 0;
+      for (let it = 0; it < 3000; it++) {
+        const mz = Array.from({ length: rows }, (_, r) => z.reduce((a, zc, c) => a + w[r * out + c] * zc, 0));
+        const next = z.map((_, c) => mz.reduce((a, m, r) => a + w[r * out + c] * m, 0));
+        const norm = Math.hypot(...next);
+        sigma = Math.sqrt(norm / Math.hypot(...z));
+        z = next.map((e) => e / norm);
+      }
+      expect(Math.abs(sigma / sigmaHat - 1)).toBeLessThan(1e-5);
+    }
+    tf.dispose([x, y0, y0b]);
+    sn.dispose();
+    plain.dispose();
   });
 });

@@ -5,6 +5,7 @@ import { describePatchDiscriminator } from '../../../models3d/networks/patch-dis
 import { describeResnetGenerator } from '../../../models3d/networks/resnet-generator.ts';
 import { createRng } from '../../../models3d/networks/rng.ts';
 import { describeUnetGenerator } from '../../../models3d/networks/unet-generator.ts';
+import { ganLoss } from '../../../models3d/training/losses.ts';
 import { createCycleGanTrainer, createPix2PixTrainer, type CycleGanNetworks, type GradientMap } from '../../../models3d/training/step.ts';
 import { isVoxshiftError } from '../../../volumes/errors.ts';
 import { useBackend } from './training-backend.ts';
@@ -208,5 +209,132 @@ describe('training steps are leak-free on wasm with voxshift kernels', () => {
     }
     a.dispose();
     disposeNets({ ...nets });
+  });
+});
+
+describe('discriminator options: spectral norm, multi-scale, one-sided label smoothing', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  /** Images of `n` voxels per axis. */
+  const imagesOf = (dims: Dims, n: number, seed: number, channels = 1): tf.Tensor => {
+    const rng = createRng(seed);
+    const shape = [1, ...Array<number>(dims).fill(n), channels];
+    return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next() * 2 - 1), shape);
+  };
+  const lsgan = (z: ArrayLike<number>, t: number): number => Array.from(z).reduce((a, v) => a + (v - t) ** 2, 0) / z.length;
+
+  for (const dims of [2, 3] as const) {
+    // Two scales of a 1-layer PatchGAN still have outputs at 16² and 12³.
+    const n = dims === 2 ? 16 : 12;
+    it(`${dims}-D: spectrally normalised two-scale discriminators train leak-free (CycleGAN with recomputation, pix2pix), u/v move`, () => {
+      const rng = createRng(21);
+      const g = describeResnetGenerator({ spatialDims: dims, ngf: 4, blocks: 1 });
+      const d = describePatchDiscriminator({ spatialDims: dims, ndf: 4, layers: 1, scales: 2, spectralNorm: true });
+      const nets: CycleGanNetworks = {
+        genAB: buildNetwork(g, rng, { name: 'genAB' }),
+        genBA: buildNetwork(g, rng, { name: 'genBA' }),
+        discA: buildNetwork(d, rng, { name: 'discA' }),
+        discB: buildNetwork(d, rng, { name: 'discB' }),
+      };
+      const a = imagesOf(dims, n, 1);
+      const b = imagesOf(dims, n, 2);
+      const u = (): number[] => Array.from((nets.discB.buffers.get('scale1.layer1.conv.weight_u') as tf.Variable).dataSync());
+      const u0 = u();
+      const cycle = createCycleGanTrainer(nets, { splitGenerators: true, recompute: true, labelSmoothing: 0.1 });
+      const counts: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        expect(Object.values(cycle.step(a, b, i)).every(Number.isFinite)).toBe(true);
+        counts.push(tf.memory().numTensors);
+      }
+      expect(counts[3]).toBe(counts[1]);
+      expect(u()).not.toEqual(u0);
+
+      const gen = buildNetwork(g, createRng(4));
+      const disc = buildNetwork(describePatchDiscriminator({ spatialDims: dims, ndf: 4, layers: 1, scales: 2, spectralNorm: true, inputChannels: 2 }), createRng(5));
+      const p2p = createPix2PixTrainer({ gen, disc }, { labelSmoothing: 0.1, ganMode: 'vanilla' });
+      const pCounts: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        expect(Object.values(p2p.step(a, b, i)).every(Number.isFinite)).toBe(true);
+        pCounts.push(tf.memory().numTensors);
+      }
+      expect(pCounts[3]).toBe(pCounts[1]);
+      cycle.dispose();
+      p2p.dispose();
+      tf.dispose([a, b]);
+      disposeNets({ ...nets, gen, disc });
+    });
+  }
+
+  it('3-D two-scale spectrally normalised discriminator: outputs and gradients on wasm match the pure-JS backend', async () => {
+    const disc = buildNetwork(describePatchDiscriminator({ spatialDims: 3, ndf: 4, layers: 1, scales: 2, spectralNorm: true }), createRng(41));
+    const x = imagesOf(3, 13, 9);
+    const compute = (): Map<string, Float32Array>[] => {
+      const outs = new Map<string, Float32Array>();
+      const { value, grads } = tf.variableGrads(() => {
+        const zs = disc.applyAll(x);
+        zs.forEach((z, i) => outs.set(`out${i}`, z.dataSync().slice() as Float32Array));
+        return ganLoss(zs, 1) as tf.Scalar;
+      }, disc.variables());
+      value.dispose();
+      return [outs, read(new Map(Object.entries(grads)))];
+    };
+    await useBackend('cpu');
+    const onCpu = compute();
+    await useBackend('wasm');
+    const onWasm = compute();
+    expect([...onCpu[0].values()].map((o) => o.length)).toEqual([4 ** 3, 1]);
+    for (let i = 0; i < 2; i++) expect(gradientMismatch(onWasm[i], onCpu[i])).toBeLessThan(1e-4);
+    x.dispose();
+    disc.dispose();
+  });
+
+  it('the trainers use 1 − labelSmoothing as the real target and average a multi-scale discriminator over its outputs', () => {
+    const rng = createRng(31);
+    const g = describeResnetGenerator({ spatialDims: 2, ngf: 4, blocks: 1 });
+    const d = describePatchDiscriminator({ spatialDims: 2, ndf: 4, layers: 1, scales: 2 });
+    const nets: CycleGanNetworks = {
+      genAB: buildNetwork(g, rng),
+      genBA: buildNetwork(g, rng),
+      discA: buildNetwork(d, rng),
+      discB: buildNetwork(d, rng),
+    };
+    const [a, b, fa, fb] = [1, 2, 3, 4].map((s) => imagesOf(2, 16, s));
+    const expected = (disc: Network, real: tf.Tensor, fake: tf.Tensor, s: number): number => {
+      const zr = disc.applyAll(real);
+      const zf = disc.applyAll(fake);
+      expect(zr).toHaveLength(2);
+      const v = 0.5 * ((lsgan(zr[0].dataSync(), 1 - s) + lsgan(zr[1].dataSync(), 1 - s)) / 2 + (lsgan(zf[0].dataSync(), 0) + lsgan(zf[1].dataSync(), 0)) / 2);
+      tf.dispose([...zr, ...zf]);
+      return v;
+    };
+    const wantA = expected(nets.discA, a, fa, 0.2);
+    const wantB = expected(nets.discB, b, fb, 0.2);
+    const cycle = createCycleGanTrainer(nets, { labelSmoothing: 0.2 });
+    const got = cycle.discriminatorStep(a, b, fa, fb);
+    expect(got.discA).toBeCloseTo(wantA, 5);
+    expect(got.discB).toBeCloseTo(wantB, 5);
+    cycle.dispose();
+
+    const gen = buildNetwork(g, createRng(6));
+    const disc = buildNetwork(describePatchDiscriminator({ spatialDims: 2, ndf: 4, layers: 1, scales: 2, inputChannels: 2 }), createRng(7));
+    const fake = gen.apply(a);
+    const [real2, fake2] = [tf.concat([a, b], 3), tf.concat([a, fake], 3)];
+    const want = expected(disc, real2, fake2, 0.3);
+    const p2p = createPix2PixTrainer({ gen, disc }, { labelSmoothing: 0.3 });
+    expect(p2p.step(a, b).disc).toBeCloseTo(want, 5);
+    p2p.dispose();
+    for (const bad of [1, -0.5, Number.NaN]) {
+      try {
+        createPix2PixTrainer({ gen, disc }, { labelSmoothing: bad });
+        expect.unreachable();
+      } catch (e) {
+        expect(isVoxshiftError(e, 'INVALID_ARGUMENT')).toBe(true);
+        expect((e as { param?: string }).param).toBe('labelSmoothing');
+      }
+    }
+    tf.dispose([a, b, fa, fb, fake, real2, fake2]);
+    disposeNets({ ...nets, gen, disc });
   });
 });
