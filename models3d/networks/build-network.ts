@@ -191,7 +191,8 @@ export function buildNetwork(spec: NetworkSpec, rng: Rng, options: BuildOptions 
       case 'leakyRelu':
         return tf.leakyRelu(x, node.alpha);
       case 'dropout':
-        return options.training ? tf.dropout(x, node.rate, undefined, (options.seed ?? 0) * 7919 + index) : x;
+        // Outside training a clone, not x itself: the forward pass frees x after its last use.
+        return options.training ? tf.dropout(x, node.rate, undefined, (options.seed ?? 0) * 7919 + index) : tf.clone(x);
       case 'add':
         return tf.add(x, ins[1]);
       case 'concat':

@@ -131,6 +131,20 @@ describe('the same builders give 2-D and 3-D networks', () => {
     x.dispose();
   });
 
+  it('inference through a dropout layer (identity outside training) leaves its output alive and deterministic', () => {
+    const net = buildNetwork(describeResnetGenerator({ spatialDims: 2, ngf: 2, blocks: 1, dropout: 0.5 }), createRng(2));
+    expect(net.spec.nodes.some((n) => n.op === 'dropout')).toBe(true);
+    const x = tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', 3);
+    const before = tf.memory().numTensors;
+    const a = net.apply(x);
+    const b = net.apply(x, { training: false });
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    tf.dispose([a, b]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    net.dispose();
+  });
+
   it('rejects an input of the wrong rank, channels or size', () => {
     const net = buildNetwork(describeResnetGenerator({ spatialDims: 2, ngf: 2, blocks: 1 }), createRng(1));
     for (const shape of [[1, 8, 8, 8, 1], [1, 8, 8, 2], [1, 10, 8, 1]]) {
