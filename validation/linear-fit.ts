@@ -24,36 +24,54 @@ export interface FitPair {
 /** Least-squares `target ≈ slope · source + intercept` over all pairs' masked voxels. */
 export function fitLinearMapping(pairs: readonly FitPair[]): LinearFit {
   if (pairs.length === 0) throw new VoxshiftError('INVALID_ARGUMENT', 'fitLinearMapping needs at least one source/target pair', { param: 'pairs' });
-  let n = 0;
-  let sx = 0;
-  let sy = 0;
-  let sxx = 0;
-  let sxy = 0;
+  const each = (visit: (x: number, y: number) => void): void => {
+    for (const p of pairs) {
+      const x = p.source.data;
+      const y = p.target.data;
+      const m = p.mask?.data;
+      for (let v = 0; v < x.length; v++) if (!m || m[v] !== 0) visit(x[v], y[v]);
+    }
+  };
   pairs.forEach((p, i) => {
     checkSameGrid({ vol: p.source, name: `pairs[${i}].source` }, { vol: p.target, name: `pairs[${i}].target` }, ...(p.mask ? [{ vol: p.mask, name: `pairs[${i}].mask` }] : []));
     const x = p.source.data;
     const y = p.target.data;
     const m = p.mask?.data;
     for (let v = 0; v < x.length; v++) {
-      if (m && m[v] === 0) continue;
-      const xv = x[v];
-      const yv = y[v];
-      if (!Number.isFinite(xv) || !Number.isFinite(yv)) {
+      if ((!m || m[v] !== 0) && (!Number.isFinite(x[v]) || !Number.isFinite(y[v]))) {
         throw new VoxshiftError('NON_FINITE_VALUES', `pairs[${i}] has a non-finite voxel at index ${v}`, { param: `pairs[${i}]` });
       }
-      n++;
-      sx += xv;
-      sy += yv;
-      sxx += xv * xv;
-      sxy += xv * yv;
     }
   });
-  const varX = sxx - (sx * sx) / n;
-  if (n < 2 || !(varX > 0)) {
+  // Two passes (means, then centred sums): one-pass sums lose the variance to cancellation when the
+  // mean is large against the spread, and a constant source must be caught exactly (min = max), not
+  // by a rounded variance that may come out positive.
+  let n = 0;
+  let sx = 0;
+  let sy = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  each((x, y) => {
+    n++;
+    sx += x;
+    sy += y;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  });
+  if (n < 2 || !(max > min)) {
     throw new VoxshiftError('INVALID_ARGUMENT', `cannot fit a linear map: ${n} voxels with ${n < 2 ? 'too few samples' : 'constant source intensity'}`, { param: 'pairs' });
   }
-  const slope = (sxy - (sx * sy) / n) / varX;
-  return { slope, intercept: (sy - slope * sx) / n, samples: n };
+  const mx = sx / n;
+  const my = sy / n;
+  let sxx = 0;
+  let sxy = 0;
+  each((x, y) => {
+    const dx = x - mx;
+    sxx += dx * dx;
+    sxy += dx * (y - my);
+  });
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx, samples: n };
 }
 
 /** `slope · source + intercept` on the source grid, labelled with the target's modality and units. */

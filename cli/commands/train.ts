@@ -30,6 +30,7 @@ interface TrainCliOptions {
   phantomRegion: string;
   phantomContrast: string;
   phantomSeed: string;
+  phantomShape?: string;
   generator?: string;
   ngf?: string;
   blocks?: string;
@@ -136,6 +137,14 @@ function configInput(kind: ModelKind, o: TrainCliOptions, modalities: { a: Modal
   };
 }
 
+function phantomShape(v: string): number[] {
+  const shape = v.split(',').map((s) => Number(s.trim()));
+  if (shape.length !== 3 || !shape.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `--phantom-shape must be three positive integers i,j,k, got ${JSON.stringify(v)}`, { param: 'phantom-shape' });
+  }
+  return shape;
+}
+
 async function loadDomain(paths: readonly string[], label: string, onFile: (path: string) => void): Promise<Volume[]> {
   const files = await expandVolumePaths(paths);
   const out: Volume[] = [];
@@ -162,6 +171,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
     .option('--phantom-region <r>', 'head or pelvis', 'head')
     .option('--phantom-contrast <c>', 't1 or t2', 't1')
     .option('--phantom-seed <n>', 'first phantom seed', '1')
+    .option('--phantom-shape <i,j,k>', "phantom grid in voxels (default: the region's standard grid); small grids train fast")
     .option('--generator <type>', 'resnet or unet (default: resnet for cyclegan, unet for pix2pix)')
     .option('--ngf <n>', 'generator filters (default 32)')
     .option('--blocks <n>', 'ResNet residual blocks (default 6)')
@@ -205,6 +215,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
           contrast: o.phantomContrast as PhantomContrast,
           paired: kind === 'pix2pix',
           seed: toInt('phantom-seed', o.phantomSeed) ?? 1,
+          ...(o.phantomShape !== undefined ? { shape: phantomShape(o.phantomShape) } : {}),
         });
         ({ a, b } = set);
       } else {

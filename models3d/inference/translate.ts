@@ -1,9 +1,10 @@
 /**
  * `translate(volume, model)`: a trained checkpoint applied to a whole volume, returning a volume on the
  * source grid in the target domain's units (HU for CT). The source intensities are normalised as in
- * training (a CT window, or MR percentiles fitted on this volume), the generator's output is mapped
- * back with the target domain's normalisation stored in the checkpoint.
+ * training (a CT window, or MR percentiles fitted inside this volume's body mask); the generator's
+ * output is mapped back with the target domain's normalisation stored in the checkpoint.
  */
+import { bodyMask } from '../../validation/masks.ts';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { fitNormalization, type Normalization } from '../../volumes/normalize.ts';
 import type { Volume } from '../../volumes/volume.ts';
@@ -79,7 +80,11 @@ export async function translate(volume: Volume, model: string | Translator, opti
     if (volume.kind === 'label') {
       throw new VoxshiftError('INVALID_ARGUMENT', 'cannot translate a label map; pass an intensity image', { param: 'volume' });
     }
-    const sourceNormalization = fitNormalization(volume, src.normalization);
+    // As in training (prepareDomainVolume): MR percentiles without a threshold are taken inside the
+    // body mask, else background noise lowers both ends and the model sees other intensities.
+    const spec = src.normalization;
+    const inBody = spec.type === 'mr-percentile' && spec.threshold === undefined;
+    const sourceNormalization = fitNormalization(volume, spec, inBody ? bodyMask(volume).data : undefined);
     const out = await translateVolume(volume, (x) => t.generator.apply(x), {
       spatialDims: t.config.spatialDims,
       sizeMultiple: t.generator.spec.sizeMultiple,

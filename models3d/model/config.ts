@@ -8,7 +8,9 @@ import { VoxshiftError } from '../../volumes/errors.ts';
 import { DEFAULT_CT_WINDOW, DEFAULT_MR_PERCENTILES, type NormalizationSpec } from '../../volumes/normalize.ts';
 import type { Axis } from '../../volumes/slices.ts';
 import type { Modality } from '../../volumes/volume.ts';
+import { inferShapes } from '../networks/shapes.ts';
 import type { GanMode } from '../training/losses.ts';
+import { describeModelNetworks, sizeMultipleOf } from './networks.ts';
 
 export type ModelKind = 'cyclegan' | 'pix2pix';
 
@@ -206,7 +208,27 @@ export function resolveModelConfig(input: ModelConfigInput): ModelConfig {
   if (typeof data.flip !== 'boolean') invalid('data.flip', 'true or false', data.flip);
 
   const seed = int('seed', input.seed ?? 0, 0, 2 ** 32 - 1);
-  return { kind, spatialDims: dims, domains, generator, discriminator, loss, optimizer, data, seed };
+  const config: ModelConfig = { kind, spatialDims: dims, domains, generator, discriminator, loss, optimizer, data, seed };
+  checkPatchSize(config);
+  return config;
+}
+
+/** The patch must pass through every network (else the first training step fails, naming no field). */
+function checkPatchSize(config: ModelConfig): void {
+  const specs = describeModelNetworks(config);
+  const p = config.data.patchSize;
+  for (const spec of specs.values()) {
+    try {
+      inferShapes(spec, p);
+    } catch (e) {
+      const layers = config.discriminator.layers;
+      invalid(
+        'data.patchSize',
+        `sizes every network accepts: multiples of ${sizeMultipleOf(specs)} (the generator's downsampling), at least ${3 * 2 ** layers} per axis for a PatchGAN with ${layers} layers (${(e as Error).message})`,
+        p,
+      );
+    }
+  }
 }
 
 /** The training length in steps. */
