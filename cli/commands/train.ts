@@ -37,6 +37,9 @@ interface TrainCliOptions {
   depth?: string;
   ndf?: string;
   dLayers?: string;
+  dScales?: string;
+  spectralNorm?: boolean;
+  labelSmoothing?: string;
   steps: string;
   decaySteps?: string;
   patch?: string;
@@ -123,8 +126,8 @@ function configInput(kind: ModelKind, o: TrainCliOptions, modalities: { a: Modal
       gType === 'resnet'
         ? defined({ type: 'resnet' as const, ngf: toInt('ngf', o.ngf), blocks: toInt('blocks', o.blocks) })
         : defined({ type: 'unet' as const, ngf: toInt('ngf', o.ngf), depth: toInt('depth', o.depth) }),
-    discriminator: defined({ ndf: toInt('ndf', o.ndf), layers: toInt('d-layers', o.dLayers) }),
-    loss: defined({ ganMode, lambdaCycle: toNum('lambda-cycle', o.lambdaCycle), lambdaIdentity: toNum('lambda-identity', o.lambdaIdentity), lambdaL1: toNum('lambda-l1', o.lambdaL1) }),
+    discriminator: defined({ ndf: toInt('ndf', o.ndf), layers: toInt('d-layers', o.dLayers), scales: toInt('d-scales', o.dScales), spectralNorm: o.spectralNorm }),
+    loss: defined({ ganMode, lambdaCycle: toNum('lambda-cycle', o.lambdaCycle), lambdaIdentity: toNum('lambda-identity', o.lambdaIdentity), lambdaL1: toNum('lambda-l1', o.lambdaL1), labelSmoothing: toNum('label-smoothing', o.labelSmoothing) }),
     optimizer: defined({ learningRate: toNum('lr', o.lr), constantSteps: steps - decay, decaySteps: decay }),
     data: defined({
       patchSize: patch,
@@ -178,6 +181,9 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
     .option('--depth <n>', 'U-Net downsamplings (default 6 in 2D, 4 in 3D)')
     .option('--ndf <n>', 'discriminator filters (default 32)')
     .option('--d-layers <n>', 'PatchGAN stride-2 layers (default 3)')
+    .option('--d-scales <n>', 'multi-scale discriminator: PatchGANs at 1, 1/2, ... resolution (default 1)')
+    .option('--spectral-norm', 'spectral normalisation in the discriminators')
+    .option('--label-smoothing <x>', 'one-sided label smoothing of real targets, e.g. 0.1 (default 0)')
     .option('--steps <n>', 'training steps (half constant, half linear decay unless --decay-steps)', '2000')
     .option('--decay-steps <n>', 'steps of linear learning-rate decay at the end')
     .option('--patch <sizes>', 'crop size: h,w (2D) or d,h,w (3D)')

@@ -112,7 +112,9 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent, op
     const net = content.networks.get(role);
     if (!net) throw new VoxshiftError('INVALID_ARGUMENT', `the model has no ${role} network to save`, { param: 'roles' });
     specs[role] = net.spec;
-    for (const [param, v] of net.params) weights.push({ name: `${role}/${param}`, shape: [...v.shape], data: readVariable(v) });
+    // Buffers (spectral-norm u/v) are state of the weights: without them a reloaded discriminator would
+    // normalise by another σ.
+    for (const [param, v] of [...net.params, ...net.buffers]) weights.push({ name: `${role}/${param}`, shape: [...v.shape], data: readVariable(v) });
   }
   let manifest: CheckpointManifest | undefined;
   await mkdir(dirname(dir), { recursive: true });
@@ -192,7 +194,7 @@ export async function readManifest(dir: string): Promise<CheckpointManifest> {
 }
 
 function assignWeights(dir: string, role: NetworkRole, net: Network, tensors: Map<string, NamedTensor>): void {
-  for (const [param, v] of net.params) {
+  for (const [param, v] of [...net.params, ...net.buffers]) {
     const t = tensors.get(`${role}/${param}`);
     if (!t) throw new VoxshiftError('CORRUPT_CHECKPOINT', `weights for ${role}/${param} are missing`, { file: dir });
     if (t.shape.join('x') !== v.shape.join('x')) {

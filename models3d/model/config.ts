@@ -29,6 +29,10 @@ export interface DiscriminatorConfig {
   ndf: number;
   /** Stride-2 layers of the PatchGAN (3 → 70×70 receptive field in 2D). */
   layers: number;
+  /** PatchGANs on the image and on 1/2, 1/4... downsampled copies (pix2pixHD); 1 = the papers' single one. */
+  scales: number;
+  /** Spectral normalisation of every discriminator conv (Miyato et al. 2018). */
+  spectralNorm: boolean;
 }
 
 export interface LossConfig {
@@ -39,6 +43,8 @@ export interface LossConfig {
   lambdaIdentity: number;
   /** Pix2Pix L1 weight. */
   lambdaL1: number;
+  /** One-sided label smoothing: the discriminators' target for real images is 1 − this (0 = off). */
+  labelSmoothing: number;
 }
 
 export interface OptimizerConfig {
@@ -169,7 +175,10 @@ export function resolveModelConfig(input: ModelConfigInput): ModelConfig {
   const discriminator: DiscriminatorConfig = {
     ndf: int('discriminator.ndf', d.ndf ?? 32, 1, 512),
     layers: int('discriminator.layers', d.layers ?? 3, 1, 6),
+    scales: int('discriminator.scales', d.scales ?? 1, 1, 4),
+    spectralNorm: d.spectralNorm ?? false,
   };
+  if (typeof discriminator.spectralNorm !== 'boolean') invalid('discriminator.spectralNorm', 'true or false', discriminator.spectralNorm);
 
   const l = input.loss ?? {};
   const ganMode = l.ganMode ?? 'lsgan';
@@ -179,6 +188,7 @@ export function resolveModelConfig(input: ModelConfigInput): ModelConfig {
     lambdaCycle: num('loss.lambdaCycle', l.lambdaCycle ?? 10, 0, 1e4),
     lambdaIdentity: num('loss.lambdaIdentity', l.lambdaIdentity ?? 0.5, 0, 100),
     lambdaL1: num('loss.lambdaL1', l.lambdaL1 ?? 100, 0, 1e5),
+    labelSmoothing: num('loss.labelSmoothing', l.labelSmoothing ?? 0, 0, 0.5),
   };
 
   const o = input.optimizer ?? {};

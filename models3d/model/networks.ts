@@ -50,7 +50,14 @@ function generatorSpec(config: ModelConfig): NetworkSpec {
 export function describeModelNetworks(config: ModelConfig): Map<NetworkRole, NetworkSpec> {
   const gen = generatorSpec(config);
   const disc = (inputChannels: number): NetworkSpec =>
-    describePatchDiscriminator({ spatialDims: config.spatialDims, inputChannels, ndf: config.discriminator.ndf, layers: config.discriminator.layers });
+    describePatchDiscriminator({
+      spatialDims: config.spatialDims,
+      inputChannels,
+      ndf: config.discriminator.ndf,
+      layers: config.discriminator.layers,
+      scales: config.discriminator.scales ?? 1,
+      spectralNorm: config.discriminator.spectralNorm ?? false,
+    });
   if (config.kind === 'pix2pix') {
     return new Map<NetworkRole, NetworkSpec>([
       ['gen', gen],

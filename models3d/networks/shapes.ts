@@ -1,6 +1,6 @@
 /** Shape inference and activation-memory estimates over a NetworkSpec, without running it. */
 import { VoxshiftError } from '../../volumes/errors.ts';
-import { convTransposeSize } from './layers.ts';
+import { convTransposeSize, poolSize } from './layers.ts';
 import type { NetworkSpec, NodeSpec } from './spec.ts';
 
 /** Every node's output shape ([batch, ...spatial, channels]) for an input of `spatial` voxels per axis. */
@@ -39,6 +39,11 @@ function nodeShape(node: NodeSpec, ins: number[][]): number[] {
       return [x[0], ...sp.map((n) => n + 2 * node.pad), x[x.length - 1]];
     case 'concat':
       return [...x.slice(0, -1), ins.reduce((s, i) => s + i[i.length - 1], 0)];
+    case 'avgPool': {
+      const out = sp.map((n) => poolSize(n, node.kernel, node.stride, node.padding));
+      if (out.some((n) => n < 1)) throw new VoxshiftError('INVALID_ARGUMENT', `input too small for ${node.name}: ${sp.join('×')}`, { param: 'spatial' });
+      return [x[0], ...out, x[x.length - 1]];
+    }
     default:
       return x;
   }

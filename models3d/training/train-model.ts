@@ -125,7 +125,7 @@ function createSession(config: ModelConfig, networks: Map<NetworkRole, Network>)
   if (config.kind === 'cyclegan') {
     const trainer: CycleGanTrainer = createCycleGanTrainer(
       { genAB: net('genAB'), genBA: net('genBA'), discA: net('discA'), discB: net('discB') },
-      { ganMode: config.loss.ganMode, lambdaCycle: config.loss.lambdaCycle, lambdaIdentity: config.loss.lambdaIdentity, adam },
+      { ganMode: config.loss.ganMode, lambdaCycle: config.loss.lambdaCycle, lambdaIdentity: config.loss.lambdaIdentity, labelSmoothing: config.loss.labelSmoothing ?? 0, adam },
     );
     const itemShape = (batch: Batch): number[] => [1, ...batch.shape.slice(1)];
     const pools: Record<string, ImagePool> = {};
@@ -177,7 +177,7 @@ function createSession(config: ModelConfig, networks: Map<NetworkRole, Network>)
   }
   const trainer: Pix2PixTrainer = createPix2PixTrainer(
     { gen: net('gen'), disc: net('disc') },
-    { ganMode: config.loss.ganMode, lambdaL1: config.loss.lambdaL1, adam },
+    { ganMode: config.loss.ganMode, lambdaL1: config.loss.lambdaL1, labelSmoothing: config.loss.labelSmoothing ?? 0, adam },
   );
   return {
     networks,

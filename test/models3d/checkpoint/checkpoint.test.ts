@@ -343,3 +343,21 @@ describe('saving over a checkpoint', () => {
     }
   });
 });
+
+describe('spectral-norm buffers', () => {
+  it('the u/v buffers of a spectrally normalised discriminator survive save → load', async () => {
+    const config = tinyConfig('pix2pix', 2, { discriminator: { ndf: 4, layers: 1, spectralNorm: true } });
+    const content = tinyContent(config);
+    const disc = content.networks.get('disc') as Network;
+    expect(disc.buffers.size).toBeGreaterThan(0);
+    // Move u away from its initial value, as training does.
+    for (const b of disc.buffers.values()) b.assign(tf.tidy(() => tf.mul(b, -1)));
+    const dir = join(tmp, 'sn');
+    await saveCheckpoint(dir, content);
+    const loaded = await loadCheckpoint(dir);
+    const back = loaded.networks.get('disc') as Network;
+    for (const [name, b] of disc.buffers) expect(Array.from(back.buffers.get(name)?.dataSync() ?? [])).toEqual(Array.from(b.dataSync()));
+    disposeContent(loaded);
+    disposeContent(content);
+  });
+});

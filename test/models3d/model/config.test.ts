@@ -1,5 +1,6 @@
 /** resolveModelConfig: the papers' defaults, and one INVALID_ARGUMENT naming the field for each bad field. */
 import { describe, expect, it } from 'vitest';
+import { describeModelNetworks } from '../../../models3d/model/networks.ts';
 import { resolveModelConfig, totalSteps, type ModelConfigInput } from '../../../models3d/model/config.ts';
 import { DEFAULT_CT_WINDOW } from '../../../volumes/normalize.ts';
 import { thrown } from '../data/fixtures.ts';
@@ -7,13 +8,13 @@ import { thrown } from '../data/fixtures.ts';
 describe('resolveModelConfig defaults', () => {
   it('CycleGAN: LSGAN, λ_cycle 10, identity 0.5, Adam 2e-4 / β1 0.5, pool 50, ResNet generator', () => {
     const c = resolveModelConfig({ kind: 'cyclegan', spatialDims: 2 });
-    expect(c.loss).toEqual({ ganMode: 'lsgan', lambdaCycle: 10, lambdaIdentity: 0.5, lambdaL1: 100 });
+    expect(c.loss).toEqual({ ganMode: 'lsgan', lambdaCycle: 10, lambdaIdentity: 0.5, lambdaL1: 100, labelSmoothing: 0 });
     expect(c.optimizer.learningRate).toBe(2e-4);
     expect(c.optimizer.beta1).toBe(0.5);
     expect(c.optimizer.beta2).toBe(0.999);
     expect(c.data.poolSize).toBe(50);
     expect(c.generator).toEqual({ type: 'resnet', ngf: 32, blocks: 6, dropout: 0 });
-    expect(c.discriminator).toEqual({ ndf: 32, layers: 3 });
+    expect(c.discriminator).toEqual({ ndf: 32, layers: 3, scales: 1, spectralNorm: false });
     expect(c.data).toMatchObject({ axis: 2, patchSize: [64, 64], batchSize: 1, flip: false });
     expect(c.seed).toBe(0);
     expect(totalSteps(c)).toBe(2000);
@@ -45,7 +46,7 @@ describe('resolveModelConfig defaults', () => {
   it('given groups are merged over the defaults and copied (the input is not shared)', () => {
     const patchSize = [32, 32];
     const c = resolveModelConfig({ kind: 'cyclegan', spatialDims: 2, loss: { lambdaCycle: 5 }, data: { patchSize } });
-    expect(c.loss).toEqual({ ganMode: 'lsgan', lambdaCycle: 5, lambdaIdentity: 0.5, lambdaL1: 100 });
+    expect(c.loss).toEqual({ ganMode: 'lsgan', lambdaCycle: 5, lambdaIdentity: 0.5, lambdaL1: 100, labelSmoothing: 0 });
     expect(c.data.patchSize).toEqual([32, 32]);
     patchSize[0] = 8;
     expect(c.data.patchSize).toEqual([32, 32]);
@@ -117,5 +118,17 @@ describe('resolveModelConfig rejects each invalid field by name', () => {
   it('the tiny 3D test model (8³ patches, one PatchGAN layer) is accepted', () => {
     const c = resolveModelConfig({ kind: 'cyclegan', spatialDims: 3, generator: { ngf: 4, blocks: 1 }, discriminator: { ndf: 4, layers: 1 }, data: { patchSize: [8, 8, 8] } });
     expect(c.spatialDims).toBe(3);
+  });
+});
+
+describe('discriminator options', () => {
+  it('multi-scale and spectral-norm discriminators reach the networks; label smoothing is bounded', () => {
+    const c = resolveModelConfig({ kind: 'pix2pix', spatialDims: 2, discriminator: { scales: 2, spectralNorm: true }, loss: { labelSmoothing: 0.1 }, data: { patchSize: [64, 64] } });
+    const disc = describeModelNetworks(c).get('disc');
+    expect(disc?.extraOutputs?.length).toBe(1);
+    expect(disc?.nodes.some((n) => n.op === 'conv' && n.spectralNorm === true)).toBe(true);
+    expect(c.loss.labelSmoothing).toBe(0.1);
+    expect(() => resolveModelConfig({ kind: 'pix2pix', spatialDims: 2, loss: { labelSmoothing: 0.9 } })).toThrow(/loss.labelSmoothing/);
+    expect(() => resolveModelConfig({ kind: 'pix2pix', spatialDims: 2, discriminator: { scales: 9 } })).toThrow(/discriminator.scales/);
   });
 });
