@@ -18,7 +18,8 @@ import { buildNetwork, type Network } from '../networks/build-network.ts';
 import { createRng } from '../networks/rng.ts';
 import type { NetworkSpec } from '../networks/spec.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { ROLES, type NetworkRole } from '../model/networks.ts';
+import { isGenerator, ROLES, type NetworkRole } from '../model/networks.ts';
+import { writeOnnxFiles, type OnnxExportIndex } from '../export/onnx-files.ts';
 import type { Adam } from '../training/optimizer.ts';
 import { readTensorFile, writeTensorFile, type NamedTensor, type TensorFileIndex } from './tensor-file.ts';
 
@@ -53,6 +54,8 @@ export interface CheckpointManifest {
   };
   /** Free-form facts about the run (losses, data, command line). */
   notes?: Record<string, unknown>;
+  /** ONNX exports of the generators (models3d/export), when the checkpoint has them. */
+  onnx?: OnnxExportIndex;
 }
 
 export interface CheckpointContent {
@@ -101,6 +104,11 @@ export interface SaveOptions {
   roles?: readonly NetworkRole[];
   /** Optimizer moments and pools, for resuming. */
   training?: TrainingStateContent;
+  /**
+   * Also write `<role>.onnx` for each saved generator (models3d/export). Default: on for an inference
+   * checkpoint (only generators, no training state), off otherwise.
+   */
+  onnx?: boolean;
 }
 
 /** Writes a checkpoint folder at `dir` (replacing one that is there). Returns its manifest. */
@@ -120,6 +128,11 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent, op
   await mkdir(dirname(dir), { recursive: true });
   await replaceDir(dir, async (tmp) => {
     const weightIndex = await writeTensorFile(join(tmp, WEIGHTS), WEIGHTS, weights);
+    let onnx: OnnxExportIndex | undefined;
+    if (options.onnx ?? (options.training === undefined && roles.every(isGenerator))) {
+      const byName = new Map(weights.map((w) => [w.name, w.data]));
+      onnx = await writeOnnxFiles(tmp, specs, roles.filter(isGenerator), (role, param) => byName.get(`${role}/${param}`), weightIndex.sha256);
+    }
     let training: CheckpointManifest['training'];
     if (options.training) {
       const names = stableNames(content.networks);
@@ -154,6 +167,7 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent, op
       weights: weightIndex,
       ...(training ? { training } : {}),
       ...(content.notes ? { notes: content.notes } : {}),
+      ...(onnx ? { onnx } : {}),
     };
     await writeFile(join(tmp, MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
   });

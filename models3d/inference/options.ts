@@ -14,6 +14,21 @@ import type { IntensityUnits, Modality, Volume } from '../../volumes/volume.ts';
 /** Normalised [batch, ...spatial, 1] → the same shape, values in [−1, 1]. */
 export type GeneratorFn = (x: tf.Tensor) => tf.Tensor;
 
+/**
+ * A generator outside TensorFlow.js (e.g. an onnxruntime session): the same contract on float32
+ * buffers, channels last. `input` may be a view of a buffer that is reused for the next call.
+ */
+export interface BufferGenerator {
+  run(input: Float32Array, shape: readonly number[]): Promise<Float32Array>;
+}
+
+/** What translateVolume runs: a tfjs function or a buffer generator. */
+export type Generator = GeneratorFn | BufferGenerator;
+
+export function isBufferGenerator(g: unknown): g is BufferGenerator {
+  return g !== null && typeof g === 'object' && typeof (g as { run?: unknown }).run === 'function';
+}
+
 export interface TranslateVolumeOptions {
   spatialDims: 2 | 3;
   /** Spatial sizes fed to the generator must be multiples of this (the input is padded, then cropped back). */
@@ -118,7 +133,9 @@ export function resolveOptions(volume: Volume, generator: unknown, options: Tran
       details: { channels: volume.channels },
     });
   }
-  if (typeof generator !== 'function') throw invalid('generator', 'must be a function (x: tf.Tensor) => tf.Tensor', typeof generator);
+  if (typeof generator !== 'function' && !isBufferGenerator(generator)) {
+    throw invalid('generator', 'must be a function (x: tf.Tensor) => tf.Tensor or an object with run(input, shape)', typeof generator);
+  }
   if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object', options);
   const { spatialDims } = options;
   if (spatialDims !== 2 && spatialDims !== 3) throw invalid('spatialDims', 'must be 2 or 3', spatialDims);

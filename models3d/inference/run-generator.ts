@@ -1,13 +1,26 @@
 /**
- * One generator call: a float32 buffer in, the output values back in JS, every tensor disposed
- * whatever happens (the generator runs inside tf.tidy; its input and output are freed in `finally`).
+ * One generator call: a float32 buffer in, the output values back in JS. A tfjs generator runs inside
+ * tf.tidy with every tensor disposed whatever happens (its input and output are freed in `finally`);
+ * a buffer generator (onnxruntime) is handed the buffer as it is.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { VoxshiftError } from '../../volumes/errors.ts';
-import type { GeneratorFn } from './options.ts';
+import { isBufferGenerator, type Generator } from './options.ts';
 
-export async function runGenerator(generator: GeneratorFn, input: Float32Array, shape: number[]): Promise<Float32Array> {
+export async function runGenerator(generator: Generator, input: Float32Array, shape: number[]): Promise<Float32Array> {
+  if (isBufferGenerator(generator)) {
+    const out = await generator.run(input, shape);
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (!(out instanceof Float32Array) || out.length !== size) {
+      throw new VoxshiftError(
+        'INVALID_ARGUMENT',
+        `generator must return ${size} float32 values (its input's shape [${shape.join(', ')}], one output channel), got ${out instanceof Float32Array ? out.length : typeof out}`,
+        { param: 'generator', details: { expected: shape } },
+      );
+    }
+    return out;
+  }
   const x = tf.tensor(input, shape, 'float32');
   let y: tf.Tensor | undefined;
   try {

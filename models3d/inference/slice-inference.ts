@@ -6,7 +6,7 @@
  */
 import type { Volume } from '../../volumes/volume.ts';
 import { nonFiniteOutput, runGenerator, yieldToEventLoop } from './run-generator.ts';
-import type { GeneratorFn, ResolvedOptions } from './options.ts';
+import type { Generator, ResolvedOptions } from './options.ts';
 import { roundUp, throwIfAborted } from './options.ts';
 
 const IN_PLANE = { 0: [1, 2], 1: [0, 2], 2: [0, 1] } as const;
@@ -31,7 +31,7 @@ export function planSlices(shape: readonly number[], axis: 0 | 1 | 2, sizeMultip
   return { axis, slices: shape[axis], size: [h, w], padded: [hp, wp], offset: [Math.floor((hp - h) / 2), Math.floor((wp - w) / 2)] };
 }
 
-export async function translateSlices(volume: Volume, generator: GeneratorFn, opts: ResolvedOptions, out: Float32Array): Promise<void> {
+export async function translateSlices(volume: Volume, generator: Generator, opts: ResolvedOptions, out: Float32Array): Promise<void> {
   const plan = planSlices(volume.shape, opts.axis, opts.sizeMultiple);
   const { axis, slices } = plan;
   const [u, v] = IN_PLANE[axis];

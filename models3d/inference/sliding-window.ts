@@ -14,7 +14,7 @@ import { gaussianWeights, patchGrid } from '../../volumes/patches.ts';
 import type { Index3 } from '../../volumes/patches.ts';
 import type { Volume } from '../../volumes/volume.ts';
 import { nonFiniteOutput, runGenerator, yieldToEventLoop } from './run-generator.ts';
-import type { GeneratorFn, ResolvedOptions } from './options.ts';
+import type { Generator, ResolvedOptions } from './options.ts';
 import { roundUp, throwIfAborted } from './options.ts';
 
 /** Everything about the window layout, in volume order [i, j, k] unless said otherwise. */
@@ -40,7 +40,7 @@ export function planWindows(shape: readonly number[], patchSize: readonly number
   return { padded, offset, window, starts: patchGrid(padded, window, overlap), accumulatorVoxels: shape[0] * shape[1] * window[2] };
 }
 
-export async function translateWindows(volume: Volume, generator: GeneratorFn, opts: ResolvedOptions, out: Float32Array): Promise<void> {
+export async function translateWindows(volume: Volume, generator: Generator, opts: ResolvedOptions, out: Float32Array): Promise<void> {
   const plan = planWindows(volume.shape, opts.patchSize, opts.sizeMultiple, opts.overlap);
   const [nx, ny, nz] = volume.shape;
   const nxy = nx * ny;

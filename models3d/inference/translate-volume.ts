@@ -9,22 +9,23 @@ import { deriveVolume } from '../../volumes/volume.ts';
 import type { Volume } from '../../volumes/volume.ts';
 import type { Network } from '../networks/build-network.ts';
 import { resolveOptions } from './options.ts';
-import type { GeneratorFn, TranslateVolumeOptions } from './options.ts';
+import type { Generator, GeneratorFn, TranslateVolumeOptions } from './options.ts';
 import { planSlices, translateSlices } from './slice-inference.ts';
 import { planWindows, translateWindows } from './sliding-window.ts';
 
-export type { GeneratorFn, TranslateVolumeOptions } from './options.ts';
+export type { BufferGenerator, Generator, GeneratorFn, TranslateVolumeOptions } from './options.ts';
 export { planSlices } from './slice-inference.ts';
 export type { SlicePlan } from './slice-inference.ts';
 export { planWindows } from './sliding-window.ts';
 export type { WindowPlan } from './sliding-window.ts';
 
 /**
- * Translates `volume` with `generator` (see TranslateVolumeOptions). Rejects with INVALID_ARGUMENT for
+ * Translates `volume` with `generator` — a tfjs function or a buffer generator such as an onnxruntime
+ * session (inference/onnx-runtime.ts) — (see TranslateVolumeOptions). Rejects with INVALID_ARGUMENT for
  * label or multi-channel volumes and bad options, NON_FINITE_VALUES for NaN/±Inf voxels (or generator
  * output), CANCELLED when `signal` aborts. Every tensor it creates is disposed.
  */
-export async function translateVolume(volume: Volume, generator: GeneratorFn, options: TranslateVolumeOptions): Promise<Volume<Float32Array>> {
+export async function translateVolume(volume: Volume, generator: Generator, options: TranslateVolumeOptions): Promise<Volume<Float32Array>> {
   const opts = resolveOptions(volume, generator, options);
   const out = new Float32Array(volume.shape[0] * volume.shape[1] * volume.shape[2]);
   let layout: Record<string, unknown>;
