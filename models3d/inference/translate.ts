@@ -3,7 +3,12 @@
  * source grid in the target domain's units (HU for CT). The source intensities are normalised as in
  * training (a CT window, or MR percentiles fitted inside this volume's body mask); the generator's
  * output is mapped back with the target domain's normalisation stored in the checkpoint.
+ *
+ * The generator runs on onnxruntime-node when the checkpoint has an ONNX export of it (written at save
+ * time or by `voxshift export`), else on TensorFlow.js; `runtime` forces one. The session (or network)
+ * is made once per Translator and reused for every volume it translates.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { bodyMask } from '../../validation/masks.ts';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { fitNormalization, type Normalization } from '../../volumes/normalize.ts';
@@ -12,9 +17,16 @@ import { loadCheckpoint, readManifest, type CheckpointManifest } from '../checkp
 import type { DomainConfig, ModelConfig } from '../model/config.ts';
 import { generatorRole } from '../model/networks.ts';
 import type { Network } from '../networks/build-network.ts';
+import type { NetworkSpec } from '../networks/spec.ts';
+import { findOnnxExport, hasOnnxExport } from '../export/export-checkpoint.ts';
+import { createOnnxGenerator, type ExecutionProvider, type OnnxGenerator } from './onnx-runtime.ts';
+import type { Generator } from './options.ts';
 import { translateVolume } from './translate-volume.ts';
 
 export type Direction = 'AtoB' | 'BtoA';
+/** Where the generator runs: onnxruntime-node or TensorFlow.js (on the backend initBackend chose). */
+export type Runtime = 'onnx' | 'tfjs';
+export const RUNTIMES: readonly Runtime[] = ['onnx', 'tfjs'];
 
 export interface Translator {
   readonly dir: string;
@@ -25,27 +37,105 @@ export interface Translator {
   readonly target: DomainConfig;
   /** The target domain's normalisation, inverted on the output. */
   readonly targetNormalization: Normalization;
-  readonly generator: Network;
+  readonly runtime: Runtime;
+  /** e.g. "onnxruntime-node 1.30.0, CPU execution provider, 2 threads" or "tfjs (wasm backend)". */
+  readonly runtimeDescription: string;
+  /** The generator's layer description. */
+  readonly spec: NetworkSpec;
+  /** What translateVolume runs. */
+  readonly run: Generator;
+  /** The tfjs network (runtime 'tfjs' only). */
+  readonly generator?: Network;
+  /** The onnxruntime session (runtime 'onnx' only). */
+  readonly session?: OnnxGenerator;
   dispose(): void;
 }
 
-/** Loads the generator of one direction from a checkpoint folder. */
-export async function loadTranslator(dir: string, direction: Direction = 'AtoB'): Promise<Translator> {
+export interface LoadTranslatorOptions {
+  /** 'auto' (default): onnx when the checkpoint has an ONNX export of the generator, else tfjs. */
+  runtime?: Runtime | 'auto';
+  /** onnx: intra-op threads (default: cores). */
+  threads?: number;
+  /** onnx: execution provider (default auto: CUDA when installed, else CPU). */
+  provider?: ExecutionProvider;
+  /** Told which runtime runs the generator, and why. */
+  log?: (message: string) => void;
+}
+
+function checkDirection(direction: unknown): asserts direction is Direction {
   if (direction !== 'AtoB' && direction !== 'BtoA') {
     throw new VoxshiftError('INVALID_ARGUMENT', `direction must be AtoB or BtoA, got ${JSON.stringify(direction)}`, { param: 'direction' });
   }
-  const role = generatorRole((await readManifest(dir)).config.kind, direction);
-  const loaded = await loadCheckpoint(dir, { roles: [role], trainable: false });
-  const generator = loaded.networks.get(role) as Network;
-  const { a, b } = loaded.config.domains;
-  return {
+}
+
+/**
+ * The runtime loadTranslator would use for `dir` (reads only the manifest): `requested` when it is
+ * onnx or tfjs, else onnx if the generator of `direction` has an ONNX export, else tfjs.
+ */
+export async function chooseRuntime(dir: string, direction: Direction = 'AtoB', requested: Runtime | 'auto' = 'auto'): Promise<Runtime> {
+  checkDirection(direction);
+  if (requested !== 'auto' && !RUNTIMES.includes(requested)) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `runtime must be onnx, tfjs or auto, got ${JSON.stringify(requested)}`, { param: 'runtime' });
+  }
+  if (requested !== 'auto') return requested;
+  const manifest = await readManifest(dir);
+  return hasOnnxExport(dir, manifest, generatorRole(manifest.config.kind, direction)) ? 'onnx' : 'tfjs';
+}
+
+/** Loads the generator of one direction from a checkpoint folder, on onnxruntime or tfjs (see LoadTranslatorOptions). */
+export async function loadTranslator(dir: string, direction: Direction = 'AtoB', options: LoadTranslatorOptions = {}): Promise<Translator> {
+  checkDirection(direction);
+  const runtime = await chooseRuntime(dir, direction, options.runtime ?? 'auto');
+  const manifest = await readManifest(dir);
+  const role = generatorRole(manifest.config.kind, direction);
+  const { a, b } = manifest.config.domains;
+  const common = {
     dir,
-    manifest: loaded.manifest,
-    config: loaded.config,
+    manifest,
+    config: manifest.config,
     direction,
     source: direction === 'AtoB' ? a : b,
     target: direction === 'AtoB' ? b : a,
-    targetNormalization: direction === 'AtoB' ? loaded.normalization.b : loaded.normalization.a,
+    targetNormalization: direction === 'AtoB' ? manifest.normalization.b : manifest.normalization.a,
+  };
+  if (runtime === 'onnx') {
+    const spec = manifest.networks[role];
+    if (!spec) throw new VoxshiftError('INCOMPATIBLE_CHECKPOINT', `checkpoint has no ${role} network (it holds ${Object.keys(manifest.networks).join(', ')})`, { file: dir });
+    const found = await findOnnxExport(dir, manifest, role);
+    if (!found.ok) {
+      throw new VoxshiftError(
+        'FILE_NOT_FOUND',
+        `runtime onnx needs an ONNX export of the ${role} generator, but ${found.reason}; run \`voxshift export --model ${dir}\` or use runtime tfjs`,
+        { file: dir, param: 'runtime', details: { role } },
+      );
+    }
+    const session = await createOnnxGenerator(found.bytes, {
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.provider !== undefined ? { provider: options.provider } : {}),
+    });
+    options.log?.(`translating with ${found.path} on ${session.description} (${options.runtime === 'onnx' ? 'runtime onnx' : 'runtime auto: the model has an ONNX export'})`);
+    return {
+      ...common,
+      runtime,
+      runtimeDescription: session.description,
+      spec,
+      run: session,
+      session,
+      dispose: () => void session.release(),
+    };
+  }
+  const loaded = await loadCheckpoint(dir, { roles: [role], trainable: false });
+  const generator = loaded.networks.get(role) as Network;
+  const description = `tfjs (${tf.getBackend()} backend)`;
+  options.log?.(
+    `translating with ${role} on ${description} (${options.runtime === 'tfjs' ? 'runtime tfjs' : `runtime auto: no ONNX export in the model; \`voxshift export --model ${dir}\` makes one`})`,
+  );
+  return {
+    ...common,
+    runtime,
+    runtimeDescription: description,
+    spec: generator.spec,
+    run: (x) => generator.apply(x),
     generator,
     dispose: () => generator.dispose(),
   };
@@ -53,6 +143,8 @@ export async function loadTranslator(dir: string, direction: Direction = 'AtoB')
 
 export interface TranslateOptions {
   direction?: Direction;
+  /** When `model` is a folder: the runtime (default auto, see LoadTranslatorOptions). */
+  runtime?: Runtime | 'auto';
   /** 2D: slices per generator call. */
   batchSize?: number;
   /** 3D: window size (default: the training patch size). */
@@ -67,7 +159,7 @@ export interface TranslateOptions {
 
 /** Translates `volume` with a checkpoint folder or a loaded translator. */
 export async function translate(volume: Volume, model: string | Translator, options: TranslateOptions = {}): Promise<Volume<Float32Array>> {
-  const t = typeof model === 'string' ? await loadTranslator(model, options.direction ?? 'AtoB') : model;
+  const t = typeof model === 'string' ? await loadTranslator(model, options.direction ?? 'AtoB', { runtime: options.runtime ?? 'auto' }) : model;
   try {
     const src = t.source;
     if (volume.modality !== 'unknown' && src.modality !== 'unknown' && volume.modality !== src.modality && !options.allowModalityMismatch) {
@@ -85,9 +177,11 @@ export async function translate(volume: Volume, model: string | Translator, opti
     const spec = src.normalization;
     const inBody = spec.type === 'mr-percentile' && spec.threshold === undefined;
     const sourceNormalization = fitNormalization(volume, spec, inBody ? bodyMask(volume).data : undefined);
-    const out = await translateVolume(volume, (x) => t.generator.apply(x), {
+    // A translator's tfjs network is called through `generator` (so a wrapped generator is honoured).
+    const gen = t.generator;
+    const out = await translateVolume(volume, gen ? (x) => gen.apply(x) : t.run, {
       spatialDims: t.config.spatialDims,
-      sizeMultiple: t.generator.spec.sizeMultiple,
+      sizeMultiple: t.spec.sizeMultiple,
       sourceNormalization,
       targetNormalization: t.targetNormalization,
       targetModality: t.target.modality,

@@ -13,6 +13,7 @@ import { prepareDomainVolume } from '../../../models3d/data/domain-volume.ts';
 import { phantomSet } from '../../../models3d/data/phantom-data.ts';
 import { loadTranslator, translate } from '../../../models3d/inference/translate.ts';
 import type { ModelConfig } from '../../../models3d/model/config.ts';
+import type { Network } from '../../../models3d/networks/build-network.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 import { deriveVolume, type Volume } from '../../../volumes/volume.ts';
 import { useBackend } from '../training/training-backend.ts';
@@ -79,11 +80,11 @@ describe('translate', () => {
 
     // Reference: the training preprocessing (percentiles inside the body), axial slices as a batch
     // [z, y, x, 1], the A→B generator, the CT window inverted.
-    const t = await loadTranslator(cycleDir);
+    const t = await loadTranslator(cycleDir, 'AtoB', { runtime: 'tfjs' });
     try {
       const [nx, ny, nz] = mr.shape;
       const prepared = prepareDomainVolume(mr, cycleConfig.domains.a.normalization, 'mr');
-      const y = tf.tidy(() => t.generator.apply(tf.tensor(prepared.data, [nz, ny, nx, 1])));
+      const y = tf.tidy(() => (t.generator as Network).apply(tf.tensor(prepared.data, [nz, ny, nx, 1])));
       const yd = y.dataSync();
       y.dispose();
       const { lower, upper } = { lower: -1024, upper: 3000 };
