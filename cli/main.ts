@@ -5,9 +5,11 @@
 import { Command, CommanderError } from 'commander';
 import { isVoxshiftError } from '../volumes/errors.ts';
 import { COMMANDS } from './commands/index.ts';
+import { invocation } from './invocation.ts';
 import { VERSION } from './version.ts';
 
 export async function main(argv: string[]): Promise<number> {
+  invocation.argv = [...argv];
   const program = new Command('voxshift')
     .description('voxshift: medical image volumes, MR→CT synthesis, harmonization, augmentation, validation')
     .version(VERSION)

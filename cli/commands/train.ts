@@ -16,6 +16,7 @@ import { phantomSet, type PhantomContrast } from '../../models3d/data/phantom-da
 import { resolveModelConfig, type ModelConfigInput, type ModelKind } from '../../models3d/model/config.ts';
 import type { GanMode } from '../../models3d/training/losses.ts';
 import { trainModel } from '../../models3d/training/train-model.ts';
+import { invocation } from '../invocation.ts';
 import { createProgressBar } from '../progress.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -257,7 +258,13 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
           logEvery: toInt('log-every', o.logEvery) ?? 10,
           montageEvery: toInt('montage-every', o.montageEvery) ?? 200,
           signal: controller.signal,
-          notes: { command: `voxshift train ${process.argv.slice(3).join(' ')}`.trim() },
+          notes: {
+            command: ['voxshift', ...invocation.argv].join(' '),
+            data:
+              o.phantoms !== undefined
+                ? { phantoms: Number(o.phantoms), region: o.phantomRegion, contrast: o.phantomContrast, seed: Number(o.phantomSeed) }
+                : { a: o.a ?? [], b: o.b ?? [] },
+          },
           onStep: (r) => {
             const l = r.losses;
             const shown = kind === 'cyclegan' ? `G ${l.generator.toFixed(3)} cyc ${(l.cycleA + l.cycleB).toFixed(3)} D ${(l.discA + l.discB).toFixed(3)}` : `G ${l.generator.toFixed(3)} L1 ${l.l1.toFixed(3)} D ${l.disc.toFixed(3)}`;

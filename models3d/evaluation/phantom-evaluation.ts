@@ -53,7 +53,9 @@ export function phantomBody(labels: Volume): Volume<Uint8Array> {
 export async function evaluateOnPhantoms(translator: Translator, options: PhantomEvaluationOptions = {}): Promise<PhantomEvaluation> {
   const t0 = performance.now();
   const region = options.region ?? 'head';
-  const contrast = options.contrast ?? 't1';
+  // A model trained on built-in phantoms records their contrast (voxshift train --phantoms).
+  const trainedOn = (translator.manifest.notes?.data as { contrast?: unknown } | undefined)?.contrast;
+  const contrast = options.contrast ?? (trainedOn === 't1' || trainedOn === 't2' ? trainedOn : 't1');
   const train = phantomSet({ count: options.fitSubjects ?? 4, region, contrast, paired: true, seed: 1 });
   const fit = fitLinearMapping(train.a.map((a, i) => ({ source: a, target: train.b[i], mask: phantomBody(train.labels[i]) })));
   const n = options.subjects ?? 3;
