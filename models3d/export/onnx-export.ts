@@ -6,8 +6,9 @@
  * sizes dynamic) and its main output `output` likewise; weights are transposed from the spec's
  * channels-last layouts (conv [...kernel, in, out] and convTranspose [...kernel, out, in] both become
  * ONNX's [out|in, in|out, ...kernel]). Each node maps to one ONNX operator (opset ONNX_OPSET):
- * reflectPad → Pad(mode=reflect), conv → Conv, convTranspose → ConvTranspose (with output_padding),
- * instanceNorm → InstanceNormalization (scale 1, bias 0 unless affine), avgPool →
+ * reflectPad → Pad(mode=reflect), conv → Conv, convTranspose → one Conv per output phase interleaved
+ * by Concat/Reshape (faster on onnxruntime's CPU; or ConvTranspose with output_padding, see
+ * OnnxExportOptions.transposedConv), instanceNorm → InstanceNormalization (scale 1, bias 0 unless affine), avgPool →
  * AveragePool(count_include_pad=0), dropout → nothing (identity at inference), concat → Concat(axis 1).
  * A spectrally normalised conv is exported with its inference weight W/σ (σ from the stored u, v).
  * A bias right before a non-affine instance norm is left out, as build-network.ts leaves it out: the
@@ -32,6 +33,13 @@ export const ONNX_OUTPUT = 'output';
 export type ParamValues = ReadonlyMap<string, Float32Array>;
 
 export interface OnnxExportOptions {
+  /**
+   * How a transposed convolution is written: 'phases' (default) as stride^dims ordinary convolutions
+   * on the input, one per output phase, interleaved (onnxruntime's CPU ConvTranspose is several times
+   * slower per FLOP than its Conv, markedly in 3-D); 'native' as one ConvTranspose. Layers whose
+   * geometry does not split evenly (output ≠ stride × input) are always native.
+   */
+  transposedConv?: 'phases' | 'native';
   /** Free text stored as the graph's doc string. */
   description?: string;
   /** Extra metadata_props (string → string), e.g. the checkpoint's role. */
@@ -104,6 +112,36 @@ function spectralSigma(w: Float32Array, u: Float32Array, v: Float32Array): numbe
   return sigma;
 }
 
+/** One output phase r of a stride-s transposed convolution along one axis (see phasePlan). */
+interface Phase {
+  /** Kernel taps of the phase's ordinary convolution. */
+  taps: number;
+  /** Tap m of that convolution is tap first + stride·(taps − 1 − m) of the transposed one. */
+  first: number;
+  padBegin: number;
+  padEnd: number;
+}
+
+/**
+ * Splits a transposed convolution (kernel k, stride s, padding p, output padding op) along one axis
+ * into s ordinary convolutions on the input: output o = s·q + r is
+ * Σ_j x[q + c − j]·w[t + s·j] with t = (r + p) mod s and c = ⌊(r + p)/s⌋, a correlation with the taps
+ * reversed. Every phase must have the input's length (k − 2p + op = s) and at least one tap, and
+ * needs no negative padding; otherwise undefined (export a ConvTranspose).
+ */
+function phasePlan(k: number, s: number, p: number, op: number): Phase[] | undefined {
+  if (s < 2 || k - 2 * p + op !== s) return undefined;
+  const phases: Phase[] = [];
+  for (let r = 0; r < s; r++) {
+    const t = (r + p) % s;
+    const c = Math.floor((r + p) / s);
+    const taps = t < k ? Math.ceil((k - t) / s) : 0;
+    if (taps < 1 || taps - 1 - c < 0) return undefined;
+    phases.push({ taps, first: t, padBegin: taps - 1 - c, padEnd: c });
+  }
+  return phases;
+}
+
 /** Nodes whose bias build-network.ts skips: their only consumer is a non-affine instance norm. */
 function cancelledBiases(spec: NetworkSpec): Set<string> {
   const outputs = new Set([spec.output, ...(spec.extraOutputs ?? [])]);
@@ -158,6 +196,70 @@ export function exportOnnx(spec: NetworkSpec, params: ParamValues, options: Onnx
   const spatialPads = (p: number): number[] => Array<number>(2 * dims).fill(p);
   const kernelShape = (k: number): number[] => Array<number>(dims).fill(k);
 
+  /**
+   * A transposed convolution as one Conv per output phase (phasePlan on every axis), each phase
+   * unsqueezed to [N, C, L0, 1, L1, 1, ...], concatenated phase axis by phase axis into
+   * [N, C, L0, s, L1, s, ...] and reshaped to [N, C, s·L0, s·L1, ...].
+   */
+  const emitPhases = (
+    node: Extract<NodeSpec, { op: 'convTranspose' }>,
+    x: string,
+    w: Float32Array,
+    wShape: readonly number[],
+    phases: Phase[],
+    bias: string | undefined,
+  ): void => {
+    const s = node.stride;
+    const [k, cOut, cIn] = [node.kernel, node.outChannels, node.inChannels];
+    const axes = Array.from({ length: dims }, (_, a) => 3 + 2 * a);
+    if (wShape.length !== dims + 2 || wShape[dims] !== cOut || wShape[dims + 1] !== cIn) {
+      throw new VoxshiftError('INVALID_ARGUMENT', `${spec.kind}: ${node.name}.weight has shape [${wShape.join(', ')}]`, { param: 'params' });
+    }
+    initializers.push(int64Tensor(`${node.name}.unsqueeze_axes`, axes));
+    const phaseValue = (rs: number[]): string => {
+      const ph = rs.map((r) => phases[r]);
+      const taps = ph.map((q) => q.taps);
+      const size = taps.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(cOut * cIn * size);
+      const m = new Array<number>(dims).fill(0);
+      for (let f = 0; f < size; f++) {
+        // m: the phase kernel's multi-index (last axis fastest) → the transposed kernel's taps.
+        for (let a = dims - 1, rest = f; a >= 0; a--) {
+          m[a] = rest % taps[a];
+          rest = Math.floor(rest / taps[a]);
+        }
+        let tap = 0;
+        for (let a = 0; a < dims; a++) tap = tap * k + ph[a].first + s * (ph[a].taps - 1 - m[a]);
+        const src = tap * cOut * cIn;
+        for (let o = 0; o < cOut; o++) for (let i = 0; i < cIn; i++) data[(o * cIn + i) * size + f] = w[src + o * cIn + i];
+      }
+      const name = `${node.name}.phase${rs.join('')}`;
+      initializers.push(floatTensor(`${name}.weight`, [cOut, cIn, ...taps], data));
+      const attrs = [ints('kernel_shape', taps), ints('pads', [...ph.map((q) => q.padBegin), ...ph.map((q) => q.padEnd)])];
+      nodes.push(onnx.NodeProto.create({ opType: 'Conv', name, input: bias ? [x, `${name}.weight`, bias] : [x, `${name}.weight`], output: [name], attribute: attrs }));
+      nodes.push(onnx.NodeProto.create({ opType: 'Unsqueeze', name: `${name}.u`, input: [name, `${node.name}.unsqueeze_axes`], output: [`${name}.u`] }));
+      return `${name}.u`;
+    };
+    const interleave = (rs: number[]): string => {
+      if (rs.length === dims) return phaseValue(rs);
+      const parts = Array.from({ length: s }, (_, r) => interleave([...rs, r]));
+      const name = `${node.name}.interleave${rs.join('')}`;
+      nodes.push(onnx.NodeProto.create({ opType: 'Concat', name, input: parts, output: [name], attribute: [int('axis', axes[rs.length])] }));
+      return name;
+    };
+    const stacked = interleave([]);
+    // Target shape [0, 0, s·L0, s·L1, ...] (0: keep N and C) from the input's runtime shape.
+    const n = node.name;
+    initializers.push(int64Tensor(`${n}.spatial_begin`, [2]), int64Tensor(`${n}.spatial_end`, [2 + dims]), int64Tensor(`${n}.stride`, [s]), int64Tensor(`${n}.keep_nc`, [0, 0]));
+    nodes.push(
+      onnx.NodeProto.create({ opType: 'Shape', name: `${n}.in_shape`, input: [x], output: [`${n}.in_shape`] }),
+      onnx.NodeProto.create({ opType: 'Slice', name: `${n}.in_spatial`, input: [`${n}.in_shape`, `${n}.spatial_begin`, `${n}.spatial_end`], output: [`${n}.in_spatial`] }),
+      onnx.NodeProto.create({ opType: 'Mul', name: `${n}.out_spatial`, input: [`${n}.in_spatial`, `${n}.stride`], output: [`${n}.out_spatial`] }),
+      onnx.NodeProto.create({ opType: 'Concat', name: `${n}.out_shape`, input: [`${n}.keep_nc`, `${n}.out_spatial`], output: [`${n}.out_shape`], attribute: [int('axis', 0)] }),
+    );
+    emit('Reshape', n, [stacked, `${n}.out_shape`]);
+  };
+
   for (const node of spec.nodes) {
     const x = ref(node.inputs[0]);
     switch (node.op) {
@@ -170,12 +272,15 @@ export function exportOnnx(spec: NetworkSpec, params: ParamValues, options: Onnx
           const sigma = spectralSigma(w, value(`${node.name}.weight_u`), value(`${node.name}.weight_v`));
           w = w.map((e) => e / sigma);
         }
-        initializers.push(floatTensor(wName, weightPerm.map((p) => wShape[p]), transposeArray(w, wShape, weightPerm)));
-        const inputs = [x, wName];
-        if (node.bias && !cancelled.has(node.name)) {
-          initializers.push(floatTensor(`${node.name}.bias`, [node.outChannels], value(`${node.name}.bias`)));
-          inputs.push(`${node.name}.bias`);
+        const bias = node.bias && !cancelled.has(node.name) ? `${node.name}.bias` : undefined;
+        if (bias) initializers.push(floatTensor(bias, [node.outChannels], value(bias)));
+        const phases = node.op === 'convTranspose' && options.transposedConv !== 'native' ? phasePlan(node.kernel, node.stride, node.padding, node.outputPadding) : undefined;
+        if (node.op === 'convTranspose' && phases) {
+          emitPhases(node, x, w, wShape, phases, bias);
+          break;
         }
+        initializers.push(floatTensor(wName, weightPerm.map((p) => wShape[p]), transposeArray(w, wShape, weightPerm)));
+        const inputs = bias ? [x, wName, bias] : [x, wName];
         const attrs = [ints('kernel_shape', kernelShape(node.kernel)), ints('strides', kernelShape(node.stride)), ints('pads', spatialPads(node.padding))];
         if (node.op === 'convTranspose') attrs.push(ints('output_padding', kernelShape(node.outputPadding)));
         emit(node.op === 'conv' ? 'Conv' : 'ConvTranspose', node.name, inputs, attrs);

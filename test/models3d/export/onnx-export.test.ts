@@ -57,15 +57,19 @@ function uniform(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
 }
 
-/** tfjs output and ONNX output of `net` on `x` (channels last). */
-async function both(net: Network, x: Float32Array, shape: number[]): Promise<{ tfjs: Float32Array; onnx: Float32Array }> {
+/** tfjs output and ONNX outputs of `net` on `x` (channels last), transposed convs as phases (the default) and native. */
+async function both(net: Network, x: Float32Array, shape: number[]): Promise<{ tfjs: Float32Array; onnx: Float32Array; native: Float32Array }> {
   const expected = tf.tidy(() => net.apply(tf.tensor(x, shape)).dataSync() as Float32Array);
-  const session = await createOnnxGenerator(exportOnnx(net.spec, values(net)), { threads: 1 });
-  try {
-    return { tfjs: expected, onnx: await session.run(x, shape) };
-  } finally {
-    await session.release();
+  const out: Float32Array[] = [];
+  for (const options of [{}, { transposedConv: 'native' as const }]) {
+    const session = await createOnnxGenerator(exportOnnx(net.spec, values(net), options), { threads: 1 });
+    try {
+      out.push(await session.run(x, shape));
+    } finally {
+      await session.release();
+    }
   }
+  return { tfjs: expected, onnx: out[0], native: out[1] };
 }
 
 beforeAll(async () => {
@@ -92,12 +96,14 @@ describe('ONNX export = tfjs network (max abs ≤ 1e-4)', () => {
           // Guard against a trivially constant output (e.g. tanh saturated everywhere).
           expect(Math.max(...r.tfjs) - Math.min(...r.tfjs)).toBeGreaterThan(0.1);
           expect(maxAbsDiff(r.onnx, r.tfjs)).toBeLessThanOrEqual(TOLERANCE);
+          expect(maxAbsDiff(r.native, r.tfjs)).toBeLessThanOrEqual(TOLERANCE);
 
           // The phantom: 2-D as a batch of 4 axial slices, 3-D as one 16×32×32 volume.
           const phantomShape = dims === 2 ? [4, 32, 32, 1] : [1, 16, 32, 32, 1];
           const p = await both(net, phantom.subarray(dims === 2 ? 6 * 32 * 32 : 0, (dims === 2 ? 10 : 16) * 32 * 32), phantomShape);
           expect(Math.max(...p.tfjs) - Math.min(...p.tfjs)).toBeGreaterThan(0.1);
           expect(maxAbsDiff(p.onnx, p.tfjs)).toBeLessThanOrEqual(TOLERANCE);
+          expect(maxAbsDiff(p.native, p.tfjs)).toBeLessThanOrEqual(TOLERANCE);
         } finally {
           net.dispose();
         }
@@ -152,7 +158,7 @@ describe('the exported graph', () => {
     const spec = describeResnetGenerator({ spatialDims: 3, ngf: 2, blocks: 1, dropout: 0.5 });
     const net = randomNetwork(spec, 2);
     try {
-      const model = onnx.ModelProto.decode(exportOnnx(spec, values(net)));
+      const model = onnx.ModelProto.decode(exportOnnx(spec, values(net), { transposedConv: 'native' }));
       expect(model.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', ONNX_OPSET]]);
       expect(model.producerName).toBe('voxshift');
       const graph = model.graph as InstanceType<typeof onnx.GraphProto>;
@@ -177,6 +183,23 @@ describe('the exported graph', () => {
       expect(meta['voxshift.kind']).toBe('resnet-generator');
       expect(meta['voxshift.layout']).toBe('NCDHW');
       expect(JSON.parse(meta['voxshift.config'] as string)).toMatchObject({ ngf: 2, blocks: 1 });
+    } finally {
+      net.dispose();
+    }
+  });
+
+  it('by default a stride-2 transposed conv is 2^dims phase convs interleaved (no ConvTranspose)', () => {
+    const spec = describeUnetGenerator({ spatialDims: 3, ngf: 2, depth: 2 });
+    const net = randomNetwork(spec, 3);
+    try {
+      const graph = onnx.ModelProto.decode(exportOnnx(spec, values(net))).graph as InstanceType<typeof onnx.GraphProto>;
+      const ops = graph.node.map((n) => n.opType);
+      expect(ops).not.toContain('ConvTranspose');
+      // Two transposed convs, 8 phases each: kernel 4, stride 2, padding 1 → 2 taps per axis per phase.
+      const phases = graph.node.filter((n) => n.opType === 'Conv' && /\.phase\d{3}$/.test(n.name ?? ''));
+      expect(phases).toHaveLength(16);
+      for (const p of phases) expect(p.attribute?.find((a) => a.name === 'kernel_shape')?.ints?.map(Number)).toEqual([2, 2, 2]);
+      expect(ops.filter((o) => o === 'Reshape')).toHaveLength(2);
     } finally {
       net.dispose();
     }
