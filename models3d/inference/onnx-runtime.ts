@@ -25,6 +25,12 @@ export interface OnnxGeneratorOptions {
   provider?: ExecutionProvider;
   /** Told which provider was chosen, and why a CUDA attempt fell back to the CPU. */
   log?: (message: string) => void;
+  /**
+   * Write every output of one shape into the same buffer (onnxruntime fills a pre-allocated output):
+   * the array a call returns is then overwritten by the next call of that shape. For callers that
+   * consume each output before the next call, as translateVolume does.
+   */
+  reuseOutput?: boolean;
 }
 
 export interface OnnxGenerator extends BufferGenerator {
@@ -138,6 +144,8 @@ export async function createOnnxGenerator(model: string | Uint8Array, options: O
   const description = `onnxruntime-node ${ort.env.versions.node ?? ''}, ${provider === 'cuda' ? 'CUDA' : 'CPU'} execution provider, ${threads} thread${threads === 1 ? '' : 's'}`;
   options.log?.(`onnxruntime: ${description}`);
   let released = false;
+  // The reused output (1 → 1 channel only: otherwise the result is a transposed copy anyway).
+  let reused: { size: number; data: Float32Array } | undefined;
 
   const run = async (input: Float32Array, shape: readonly number[]): Promise<Float32Array> => {
     if (released) throw new VoxshiftError('INVALID_ARGUMENT', 'the ONNX session was released', { param: 'generator' });
@@ -156,6 +164,12 @@ export async function createOnnxGenerator(model: string | Uint8Array, options: O
     const nchw = [shape[0], inC, ...shape.slice(1, -1)];
     const data = inC === 1 ? input : transposeArray(input, shape, toFirst);
     const x = new ort.Tensor('float32', data, nchw);
+    if (options.reuseOutput && inC === 1 && outC === 1) {
+      // A generator keeps the spatial size: the output is [batch, 1, ...spatial].
+      if (reused?.size !== size) reused = { size, data: new Float32Array(size) };
+      await s.run({ [ONNX_INPUT]: x }, { [ONNX_OUTPUT]: new ort.Tensor('float32', reused.data, [shape[0], 1, ...shape.slice(1, -1)]) });
+      return reused.data;
+    }
     const result = await s.run({ [ONNX_INPUT]: x });
     const y = result[ONNX_OUTPUT] as Ort.Tensor;
     const ys = y.dims as readonly number[];

@@ -109,7 +109,9 @@ export async function loadTranslator(dir: string, direction: Direction = 'AtoB',
         { file: dir, param: 'runtime', details: { role } },
       );
     }
+    // translateVolume reads each output before the next call: one output buffer serves them all.
     const session = await createOnnxGenerator(found.bytes, {
+      reuseOutput: true,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.provider !== undefined ? { provider: options.provider } : {}),
     });

@@ -72,6 +72,27 @@ describe('createOnnxGenerator', () => {
     }
   });
 
+  it('reuseOutput: one output buffer per shape, each call correct when it returns', async () => {
+    const bytes = tinyOnnx();
+    const plain = await createOnnxGenerator(bytes, { threads: 1 });
+    const reusing = await createOnnxGenerator(bytes, { threads: 1, reuseOutput: true });
+    try {
+      const rng = createRng(5);
+      const [x1, x2] = [0, 1].map(() => Float32Array.from({ length: 128 }, () => rng.next() * 2 - 1));
+      const a = await reusing.run(x1, [2, 8, 8, 1]);
+      expect(Array.from(a)).toEqual(Array.from(await plain.run(x1, [2, 8, 8, 1])));
+      const b = await reusing.run(x2, [2, 8, 8, 1]);
+      expect(b).toBe(a);
+      expect(Array.from(b)).toEqual(Array.from(await plain.run(x2, [2, 8, 8, 1])));
+      const c = await reusing.run(x1.subarray(0, 64), [1, 8, 8, 1]);
+      expect(c).not.toBe(a);
+      expect(c).toHaveLength(64);
+    } finally {
+      await plain.release();
+      await reusing.release();
+    }
+  });
+
   it('refuses a wrong shape or size, and calls after release', async () => {
     const g = await createOnnxGenerator(tinyOnnx(), { threads: 1 });
     const shape = await rejected(g.run(new Float32Array(64), [1, 8, 8]));
