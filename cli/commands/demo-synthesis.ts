@@ -18,13 +18,13 @@ import { createProgressBar } from '../progress.ts';
 export interface DemoSynthesis {
   evaluation: PhantomEvaluation;
   files: string[];
-  backend: string;
+  runtime: string;
 }
 
 const CT_WINDOW = { lower: -1000, upper: 1600 };
 
 export async function runDemoSynthesis(outDir: string, log: (s: string) => void): Promise<DemoSynthesis> {
-  const info = await initBackend('auto');
+  await initBackend('auto');
   const translator = await loadTranslator(shippedModelDir('phantom-mr2ct-pix2pix-2d'));
   const files: string[] = [];
   const bar = createProgressBar('MR → CT');
@@ -61,11 +61,11 @@ export async function runDemoSynthesis(outDir: string, log: (s: string) => void)
     });
     bar.stop();
     log('');
-    log(`MR → CT with the shipped model (${translator.config.kind}, ${translator.config.spatialDims}D, trained ${translator.manifest.step} steps) on ${info.backend}:`);
+    log(`MR → CT with the shipped model (${translator.config.kind}, ${translator.config.spatialDims}D, trained ${translator.manifest.step} steps) on ${translator.runtimeDescription}:`);
     log(`  MAE in the body: model ${evaluation.modelMae.toFixed(1)} HU, global linear MR→HU fit ${evaluation.baselineMae.toFixed(1)} HU (${evaluation.improvement.toFixed(2)}× lower)`);
     log(`  SSIM in the body: model ${evaluation.modelSsim.toFixed(3)}, linear fit ${evaluation.baselineSsim.toFixed(3)}`);
     log(`  wrote ${files.map((f) => f.slice(outDir.length + 1)).join(', ')}`);
-    return { evaluation, files, backend: info.backend };
+    return { evaluation, files, runtime: translator.runtimeDescription };
   } finally {
     bar.stop();
     translator.dispose();
