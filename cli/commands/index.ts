@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { registerConvert } from './convert.ts';
 import { registerDemo } from './demo.ts';
 import { registerExport } from './export.ts';
+import { registerHarmonize } from './harmonize.ts';
 import { registerInfo } from './info.ts';
 import { registerPhantom } from './phantom.ts';
 import { registerTrain } from './train.ts';
@@ -10,4 +11,4 @@ import { registerTranslate } from './translate.ts';
 /** A subcommand registers itself on the program; `setExitCode` lets it report failure without throwing. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerInfo, registerConvert, registerPhantom, registerTrain, registerTranslate, registerExport, registerDemo];
+export const COMMANDS: RegisterCommand[] = [registerInfo, registerConvert, registerPhantom, registerTrain, registerTranslate, registerExport, registerHarmonize, registerDemo];

@@ -1,0 +1,316 @@
+/**
+ * `voxshift harmonize fit|apply|report`: site harmonisation from the command line.
+ *
+ *   harmonize fit --method nyul|whitestripe|zscore|histmatch|cyclegan --site NAME=DIR ... --reference NAME --out MODEL.json
+ *   harmonize fit --method combat --features TABLE.csv [--covariates a,b] [--reference NAME] --out MODEL.json
+ *   harmonize apply --model MODEL.json IN OUT [--site NAME] [--mask FILE]      (combat: IN and OUT are CSV tables)
+ *   harmonize report (--phantom-sites | --site NAME=DIR ...) --reference NAME --out DIR [--methods ...]
+ *
+ * A site folder holds one volume per file (NIfTI, NRRD, MHA) or is one DICOM series (as `train`).
+ */
+import type { Command } from 'commander';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { VoxshiftError } from '../../volumes/errors.ts';
+import { readVolume, writeVolume } from '../../volumes/io.ts';
+import type { Volume } from '../../volumes/volume.ts';
+import { initBackend, type BackendKind } from '../../models3d/engine/backend.ts';
+import { applyCombat, fitCombat } from '../../harmonize/combat.ts';
+import { readFeatureCsv, writeFeatureCsv } from '../../harmonize/feature-table.ts';
+import { fitHarmonizer, openHarmonizer } from '../../harmonize/harmonizer.ts';
+import { formatReport, harmonizationReport, type ExperimentSubject } from '../../harmonize/measure/report.ts';
+import { HARMONIZE_METHODS, loadHarmonizerModel, saveHarmonizerModel, type HarmonizeMethod, type IntensityMethod } from '../../harmonize/model.ts';
+import { PHANTOM_REFERENCE_SITE, PHANTOM_SITE_SHAPE, phantomSiteCohort } from '../../harmonize/phantom-sites.ts';
+import { checkSiteName, type SiteVolumes } from '../../harmonize/sites.ts';
+import { expandVolumePaths } from './train.ts';
+import type { RegisterCommand } from './index.ts';
+
+const say = (s: string): boolean => process.stderr.write(`${s}\n`);
+
+function bad(param: string, message: string): VoxshiftError {
+  return new VoxshiftError('INVALID_ARGUMENT', `--${param} ${message}`, { param });
+}
+
+function int(name: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw bad(name, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function numbers(name: string, v: string | undefined): number[] | undefined {
+  if (v === undefined) return undefined;
+  const a = v.split(',').map((s) => Number(s.trim()));
+  if (a.length === 0 || !a.every(Number.isFinite)) throw bad(name, `must be comma-separated numbers, got ${JSON.stringify(v)}`);
+  return a;
+}
+
+/** `NAME=DIR` pairs → site name → folder (a site may be given more than once: its folders add up). */
+export function parseSites(values: readonly string[] | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const v of values ?? []) {
+    const k = v.indexOf('=');
+    if (k <= 0 || k === v.length - 1) throw bad('site', `must be NAME=DIR, got ${JSON.stringify(v)}`);
+    const name = v.slice(0, k);
+    checkSiteName(name, 'site');
+    out.set(name, [...(out.get(name) ?? []), v.slice(k + 1)]);
+  }
+  return out;
+}
+
+async function readSites(sites: Map<string, string[]>): Promise<Map<string, Volume[]>> {
+  const out = new Map<string, Volume[]>();
+  for (const [name, dirs] of sites) {
+    const files = await expandVolumePaths(dirs);
+    const vols: Volume[] = [];
+    for (const f of files) {
+      say(`reading ${name}: ${f}`);
+      vols.push(await readVolume(f));
+    }
+    out.set(name, vols);
+  }
+  return out;
+}
+
+interface FitOptions {
+  method: string;
+  site?: string[];
+  reference?: string;
+  out: string;
+  features?: string;
+  covariates?: string;
+  eb: boolean;
+  peak?: string;
+  percentiles?: string;
+  levels?: string;
+  dims: string;
+  steps: string;
+  ngf: string;
+  blocks: string;
+  patch?: string;
+  batch: string;
+  seed: string;
+  backend: string;
+  threads?: string;
+}
+
+interface ApplyCliOptions {
+  model: string;
+  site?: string;
+  mask?: string;
+  overwrite?: boolean;
+  backend: string;
+  threads?: string;
+}
+
+interface ReportCliOptions {
+  phantomSites?: boolean;
+  site?: string[];
+  reference?: string;
+  out: string;
+  methods?: string;
+  subjects: string;
+  train?: string;
+  shape?: string;
+  seed: string;
+  cycleganSteps: string;
+  backend: string;
+  threads?: string;
+}
+
+async function startBackend(o: { backend: string; threads?: string }): Promise<void> {
+  const threads = int('threads', o.threads);
+  await initBackend(o.backend as BackendKind, { ...(threads !== undefined ? { threads } : {}), log: say });
+}
+
+function cycleganConfig(o: Pick<FitOptions, 'steps' | 'ngf' | 'blocks' | 'patch' | 'batch' | 'seed' | 'dims'>) {
+  const dims = Number(o.dims);
+  if (dims !== 2 && dims !== 3) throw bad('dims', `must be 2 or 3, got ${JSON.stringify(o.dims)}`);
+  const steps = int('steps', o.steps) as number;
+  const patch = o.patch !== undefined ? (numbers('patch', o.patch) as number[]) : dims === 2 ? [32, 32] : [16, 16, 16];
+  return {
+    spatialDims: dims as 2 | 3,
+    config: {
+      generator: { ngf: int('ngf', o.ngf) as number, blocks: int('blocks', o.blocks, 0) as number },
+      discriminator: { ndf: int('ngf', o.ngf) as number, layers: 2 },
+      optimizer: { constantSteps: Math.ceil(steps / 2), decaySteps: Math.floor(steps / 2) },
+      data: { patchSize: patch, batchSize: int('batch', o.batch) as number, poolSize: 20 },
+      seed: int('seed', o.seed, 0) as number,
+    },
+  };
+}
+
+async function fitCommand(o: FitOptions): Promise<void> {
+  const method = o.method as HarmonizeMethod;
+  if (!HARMONIZE_METHODS.includes(method)) throw bad('method', `must be one of ${HARMONIZE_METHODS.join(', ')}, got ${JSON.stringify(o.method)}`);
+  if (method === 'combat') {
+    if (o.features === undefined) throw bad('features', 'is required with --method combat: a CSV with subject, site, covariate and feature columns');
+    if (o.site) throw bad('site', 'is for image methods; ComBat reads its subjects from --features');
+    const covariates = o.covariates ? o.covariates.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    const table = await readFeatureCsv(o.features, covariates);
+    const fit = fitCombat(table, { covariates, empiricalBayes: o.eb, ...(o.reference !== undefined ? { reference: o.reference } : {}) });
+    await saveHarmonizerModel(fit.model, o.out);
+    process.stdout.write(`fitted combat on ${table.subjects.length} subjects (${fit.model.sites.join(', ')}), ${table.features.length} features; wrote ${o.out}\n`);
+    return;
+  }
+  if (o.reference === undefined) throw bad('reference', 'is required: the site every other site is mapped onto');
+  const siteDirs = parseSites(o.site);
+  if (siteDirs.size === 0) throw bad('site', 'is required: NAME=DIR for the reference site (and every source site for cyclegan)');
+  const vols = await readSites(siteDirs);
+  const sites: SiteVolumes = Object.fromEntries(vols);
+  if (method === 'cyclegan') await startBackend(o);
+  const t0 = performance.now();
+  const model = await fitHarmonizer({
+    method: method as IntensityMethod,
+    sites,
+    reference: o.reference,
+    ...(o.peak !== undefined ? { whitestripe: { peak: o.peak as 'largest' | 'last' } } : {}),
+    ...(o.percentiles !== undefined ? { nyul: { percentiles: numbers('percentiles', o.percentiles) as number[] } } : {}),
+    ...(o.levels !== undefined ? { histmatch: { levels: int('levels', o.levels, 2) as number } } : {}),
+    ...(method === 'cyclegan'
+      ? {
+          cyclegan: {
+            modelPath: o.out,
+            ...cycleganConfig(o),
+            log: say,
+            onStep: (site: string, r: { step: number; totalSteps: number; secondsPerStep: number }) => {
+              if (r.step % 50 === 0 || r.step === r.totalSteps) say(`cyclegan ${site} → ${o.reference}: step ${r.step}/${r.totalSteps} (${r.secondsPerStep.toFixed(2)} s/step)`);
+            },
+          },
+        }
+      : {}),
+  });
+  await saveHarmonizerModel(model, o.out);
+  const used = Object.entries(model.subjects).map(([s, n]) => `${s} ${n}`).join(', ');
+  process.stdout.write(`fitted ${method} (reference ${model.reference}; subjects ${used}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${o.out}\n`);
+}
+
+async function applyCommand(input: string, output: string, o: ApplyCliOptions): Promise<void> {
+  const model = await loadHarmonizerModel(o.model);
+  if (model.method === 'combat') {
+    const covariates = model.parameters.covariates.map((c) => c.name);
+    const table = await readFeatureCsv(input, covariates);
+    const out = applyCombat(model, table);
+    await writeFeatureCsv(out, output);
+    process.stdout.write(`harmonized ${table.subjects.length} subjects with combat; wrote ${output}\n`);
+    return;
+  }
+  if (model.method === 'cyclegan') await startBackend(o);
+  const vol = await readVolume(input);
+  const mask = o.mask !== undefined ? await readVolume(o.mask) : undefined;
+  const h = openHarmonizer(model, { baseDir: dirname(resolve(o.model)) });
+  try {
+    const out = await h.apply(vol, { ...(o.site !== undefined ? { site: o.site } : {}), ...(mask ? { mask } : {}) });
+    const files = await writeVolume(out, output, o.overwrite ? { overwrite: true } : {});
+    process.stdout.write(`harmonized ${vol.shape.join('×')} with ${model.method} (reference ${model.reference}); wrote ${files.length === 1 ? files[0] : `${files.length} files to ${output}`}\n`);
+  } finally {
+    h.dispose();
+  }
+}
+
+async function reportCommand(o: ReportCliOptions): Promise<void> {
+  const methods = (o.methods ?? HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')).split(',').map((s) => s.trim()) as HarmonizeMethod[];
+  for (const m of methods) if (!HARMONIZE_METHODS.includes(m)) throw bad('methods', `lists ${JSON.stringify(m)}; methods are ${HARMONIZE_METHODS.join(', ')}`);
+  let subjects: ExperimentSubject[];
+  let reference: string;
+  if (o.phantomSites) {
+    if (o.site) throw bad('site', 'and --phantom-sites exclude each other');
+    const perSite = int('subjects', o.subjects, 3) as number;
+    const nTrain = int('train', o.train) ?? Math.floor(perSite / 2);
+    if (nTrain >= perSite - 1) throw bad('train', `must leave at least 2 held-out subjects per site (--subjects ${perSite}), got ${nTrain}`);
+    const shape = o.shape !== undefined ? (numbers('shape', o.shape) as number[]) : [...PHANTOM_SITE_SHAPE];
+    say(`rendering ${perSite} phantom subjects at each of 3 simulated sites (${shape.join('×')})`);
+    subjects = phantomSiteCohort({ subjects: perSite, seed: int('seed', o.seed, 0) as number, shape }).map((s) => ({
+      ...s,
+      role: Number(s.subjectId.split('-').pop()) < nTrain ? 'train' : 'test',
+    }));
+    reference = o.reference ?? PHANTOM_REFERENCE_SITE;
+  } else {
+    const siteDirs = parseSites(o.site);
+    if (siteDirs.size < 2) throw bad('site', 'needs at least two sites (NAME=DIR), or use --phantom-sites');
+    if (o.reference === undefined) throw bad('reference', 'is required with --site');
+    reference = o.reference;
+    const vols = await readSites(siteDirs);
+    subjects = [];
+    for (const [site, list] of vols) {
+      const nTrain = int('train', o.train) ?? Math.floor(list.length / 2);
+      list.forEach((image, i) => subjects.push({ site, subjectId: `${site}-${i}`, image, role: i < nTrain ? 'train' : 'test' }));
+    }
+  }
+  if (methods.includes('cyclegan')) await startBackend(o);
+  await mkdir(o.out, { recursive: true });
+  const steps = int('cyclegan-steps', o.cycleganSteps) as number;
+  const report = await harmonizationReport({
+    subjects,
+    reference,
+    methods,
+    cyclegan: {
+      workDir: join(o.out, 'cyclegan'),
+      ...cycleganConfig({ steps: String(steps), ngf: '8', blocks: '2', batch: '4', seed: o.seed, dims: '2' }),
+      onStep: (site, r) => {
+        if (r.step % 50 === 0 || r.step === r.totalSteps) say(`cyclegan ${site}: step ${r.step}/${r.totalSteps}`);
+      },
+    },
+    log: say,
+  });
+  const { histogramPng, ...numbersOnly } = report;
+  const text = formatReport(report);
+  await writeFile(join(o.out, 'histograms.png'), histogramPng);
+  await writeFile(join(o.out, 'report.json'), `${JSON.stringify(numbersOnly, null, 1)}\n`);
+  await writeFile(join(o.out, 'report.txt'), text);
+  process.stdout.write(text);
+  process.stdout.write(`wrote report.json, report.txt and histograms.png to ${o.out}\n`);
+}
+
+export const registerHarmonize: RegisterCommand = (program: Command) => {
+  const h = program.command('harmonize').description('make one site’s scans look like another’s: fit, apply and measure harmonizers');
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+  h.command('fit')
+    .description(`fit a harmonizer (${HARMONIZE_METHODS.join(', ')}) and save it as JSON`)
+    .requiredOption('--method <m>', `one of ${HARMONIZE_METHODS.join(', ')}`)
+    .option('--site <name=dir>', 'a site and its folder of volumes (repeat for each site)', collect)
+    .option('--reference <name>', 'the site the others are mapped onto (combat: optional reference batch)')
+    .requiredOption('--out <file>', 'model file (.json); cyclegan also writes <file>.cyclegan/ beside it')
+    .option('--features <csv>', 'combat: feature table (columns subject, site, covariates, features)')
+    .option('--covariates <names>', 'combat: comma-separated covariate columns to preserve')
+    .option('--no-eb', 'combat: no empirical Bayes shrinkage')
+    .option('--peak <p>', 'whitestripe: white-matter peak rule, largest (default) or last')
+    .option('--percentiles <list>', `nyul: landmark percentiles (default ${'1,10,...,90,99'})`)
+    .option('--levels <n>', 'histmatch: quantile levels (default 1025)')
+    .option('--dims <n>', 'cyclegan: 2 (slices) or 3 (patches)', '2')
+    .option('--steps <n>', 'cyclegan: training steps per source site', '2000')
+    .option('--ngf <n>', 'cyclegan: generator and discriminator filters', '16')
+    .option('--blocks <n>', 'cyclegan: ResNet blocks', '3')
+    .option('--patch <sizes>', 'cyclegan: training patch, h,w or d,h,w')
+    .option('--batch <n>', 'cyclegan: batch size', '4')
+    .option('--seed <n>', 'cyclegan: seed', '0')
+    .option('--backend <kind>', 'auto, gpu, cpu or wasm', 'auto')
+    .option('--threads <n>', 'WebAssembly threads (default: cores)')
+    .action(fitCommand);
+  h.command('apply')
+    .description('apply a saved harmonizer to a volume (combat: to a CSV feature table)')
+    .argument('<in>', 'input volume (or CSV table for combat)')
+    .argument('<out>', 'output file (or CSV for combat)')
+    .requiredOption('--model <file>', 'model written by `harmonize fit`')
+    .option('--site <name>', 'the input’s site (needed by cyclegan models with several source sites)')
+    .option('--mask <file>', 'foreground mask on the input grid (default: the body mask)')
+    .option('--overwrite', 'replace an existing output')
+    .option('--backend <kind>', 'auto, gpu, cpu or wasm', 'auto')
+    .option('--threads <n>', 'WebAssembly threads (default: cores)')
+    .action(applyCommand);
+  h.command('report')
+    .description('fit every method on training subjects and compare them on held-out subjects (histograms, Wasserstein, site classifier, tissue Dice)')
+    .option('--phantom-sites', 'use the built-in 3-site phantom cohort (with ground-truth labels)')
+    .option('--site <name=dir>', 'a site and its folder of volumes (repeat; at least two)', collect)
+    .option('--reference <name>', `reference site (phantom: ${PHANTOM_REFERENCE_SITE})`)
+    .requiredOption('--out <dir>', 'folder for report.json, report.txt and histograms.png')
+    .option('--methods <list>', `comma-separated, in table order (default ${HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')}; add cyclegan to train it)`)
+    .option('--subjects <n>', 'phantom: subjects per site', '10')
+    .option('--train <n>', 'training subjects per site (default: half); the rest are held out')
+    .option('--shape <i,j,k>', `phantom grid (default ${PHANTOM_SITE_SHAPE.join(',')})`)
+    .option('--seed <n>', 'phantom cohort and cyclegan seed', '1')
+    .option('--cyclegan-steps <n>', 'training steps per cyclegan model', '200')
+    .option('--backend <kind>', 'auto, gpu, cpu or wasm', 'auto')
+    .option('--threads <n>', 'WebAssembly threads (default: cores)')
+    .action(reportCommand);
+};
