@@ -15,7 +15,7 @@ import { createProgressBar } from '../cli/progress.ts';
 
 const { values: args } = parseArgs({ options: { subjects: { type: 'string', default: '5' }, model: { type: 'string', multiple: true } } });
 const subjects = Number(args.subjects);
-const info = await initBackend('auto', { log: (s) => process.stderr.write(`${s}\n`) });
+await initBackend('auto', { log: (s) => process.stderr.write(`${s}\n`) });
 const models = args.model ?? Object.keys(SHIPPED_MODELS).map((m) => shippedModelDir(m as ShippedModel));
 let failed = false;
 for (const dir of models) {
@@ -23,7 +23,7 @@ for (const dir of models) {
   const bar = createProgressBar(dir.split('/').pop() ?? dir);
   const r = await evaluateOnPhantoms(t, { subjects, onSubject: (d, n) => bar.update(d, n) });
   bar.stop();
-  console.log(`\n${dir}: ${t.config.kind} ${t.config.spatialDims}D, ${t.config.generator.type} ngf ${t.config.generator.ngf}, ${t.manifest.step} steps; backend ${info.backend}`);
+  console.log(`\n${dir}: ${t.config.kind} ${t.config.spatialDims}D, ${t.config.generator.type} ngf ${t.config.generator.ngf}, ${t.manifest.step} steps; ${t.runtimeDescription}`);
   console.log('subject seed | model MAE HU | linear MAE HU | model SSIM | linear SSIM');
   for (const s of r.subjects) {
     console.log(`${String(s.seed).padStart(12)} | ${s.modelMae.toFixed(1).padStart(12)} | ${s.baselineMae.toFixed(1).padStart(13)} | ${s.modelSsim.toFixed(3).padStart(10)} | ${s.baselineSsim.toFixed(3).padStart(11)}`);
