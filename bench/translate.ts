@@ -249,6 +249,11 @@ for (const r of rows) {
     `${`${r.c.name} ${r.c.dims === 2 ? 'slices/s' : 's/volume'}`.padEnd(44)}${`${approx(r.tfjs)}${fmt(vt)}`.padStart(8)}${`${approx(r.onnx)}${fmt(vo)}`.padStart(9)}${`${approx(torch)}${fmt(vp)}`.padStart(9)}${`${fmt(vsTorch)}×`.padStart(13)}${`${fmt(ratio(vt))}×`.padStart(10)}  ${verdict}`,
   );
 }
+for (const r of rows.filter((x) => x.c.dims === 2)) {
+  // Whole-volume seconds for a 100-slice stack (issue 4's 256×256×100 MR volume), at the measured rate.
+  const per100 = (t: Timing | undefined): string => (t ? `${fmt((100 * t.seconds) / r.units, 1)} s` : '—');
+  console.log(`seconds per ${r.c.shape[0]}×${r.c.shape[1]}×100 volume, ${r.c.name}: tfjs ${per100(r.tfjs)}, onnxruntime ${per100(r.onnx)}, PyTorch ${per100(typeof r.torch === 'object' ? r.torch : undefined)}`);
+}
 for (const r of rows) {
   const eff = (t: Timing | undefined): string => (t ? `${fmt(r.gflop / t.seconds, 1)}` : '—');
   console.log(`GFLOP/s effective, ${r.c.name}: tfjs ${eff(r.tfjs)}, onnxruntime ${eff(r.onnx)}, PyTorch ${eff(typeof r.torch === 'object' ? r.torch : undefined)}`);
