@@ -196,7 +196,9 @@ export async function translate(volume: Volume, model: string | Translator, opti
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const trained = t.direction === 'AtoB' ? t.manifest.spacing.a : t.manifest.spacing.b;
-    const off = volume.spacing.map((s, i) => s / trained[i]).filter((r) => r > 2 || r < 0.5);
+    // A 2D model never looks across slices: the spacing along the slicing axis does not matter to it.
+    const inPlane = (i: number): boolean => t.config.spatialDims === 3 || i !== t.config.data.axis;
+    const off = volume.spacing.map((s, i) => s / trained[i]).filter((r, i) => inPlane(i) && (r > 2 || r < 0.5));
     if (off.length > 0) {
       out.meta.warnings.push({
         code: 'SPACING_DIFFERS_FROM_TRAINING',
