@@ -246,7 +246,11 @@ async function reportCommand(o: ReportCliOptions): Promise<void> {
     methods,
     cyclegan: {
       workDir: join(o.out, 'cyclegan'),
-      ...cycleganConfig({ steps: String(steps), ngf: '8', blocks: '2', batch: '4', seed: o.seed, dims: '2' }),
+      // Small and fast (as bench/harmonize.ts): a report run is a comparison, not a production model.
+      ...(() => {
+        const c = cycleganConfig({ steps: String(steps), ngf: '8', blocks: '2', batch: '4', seed: o.seed, dims: '2' });
+        return { ...c, config: { ...c.config, optimizer: { ...c.config.optimizer, learningRate: 1e-3 } } };
+      })(),
       onStep: (site, r) => {
         if (r.step % 50 === 0 || r.step === r.totalSteps) say(`cyclegan ${site}: step ${r.step}/${r.totalSteps}`);
       },
