@@ -27,6 +27,9 @@ export { Noise, RandomNoise } from './intensity/noise.ts';
 export { RicianNoise, RandomRicianNoise } from './intensity/rician-noise.ts';
 export { Spike, RandomSpike } from './intensity/spike.ts';
 export { fft, fft3d, fftAxis } from './fft.ts';
+// translateSubject (augment/synthesis/translate-subject.ts) is not re-exported: it loads the model runtimes.
+export { LabelToImage, RandomLabelToImage, SYNTHESIS_DEFAULTS } from './synthesis/label-to-image.ts';
+export type { LabelToImageParams, RandomLabelToImageOptions, SynthesisStyle } from './synthesis/label-to-image.ts';
 export type { Range } from './options.ts';
 export type { InterpolationOptions } from './spatial/interpolation.ts';
 export type { Displacement, ImageInterpolation, LabelInterpolation, WarpInterpolation } from './spatial/warp.ts';

@@ -19,6 +19,7 @@ import { Motion, RandomMotion } from './intensity/motion.ts';
 import { Noise, RandomNoise } from './intensity/noise.ts';
 import { RandomRicianNoise, RicianNoise } from './intensity/rician-noise.ts';
 import { RandomSpike, Spike } from './intensity/spike.ts';
+import { LabelToImage, RandomLabelToImage } from './synthesis/label-to-image.ts';
 import { Identity } from './transform.ts';
 import type { DeterministicTransform, Transform } from './transform.ts';
 
@@ -42,6 +43,7 @@ export const TWINS: Readonly<Record<string, Factory<DeterministicTransform>>> = 
   Noise,
   RicianNoise,
   Spike,
+  LabelToImage,
 };
 
 export const RANDOM_TRANSFORMS: Readonly<Record<string, Factory<Transform>>> = {
@@ -59,6 +61,7 @@ export const RANDOM_TRANSFORMS: Readonly<Record<string, Factory<Transform>>> = {
   RandomNoise,
   RandomRicianNoise,
   RandomSpike,
+  RandomLabelToImage,
 };
 
 /** Rebuilds the twin that wrote a history entry (augmentation entries only). */
