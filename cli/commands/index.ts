@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerAugment } from './augment.ts';
 import { registerConvert } from './convert.ts';
 import { registerDemo } from './demo.ts';
 import { registerExport } from './export.ts';
@@ -11,4 +12,4 @@ import { registerTranslate } from './translate.ts';
 /** A subcommand registers itself on the program; `setExitCode` lets it report failure without throwing. */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerInfo, registerConvert, registerPhantom, registerTrain, registerTranslate, registerExport, registerHarmonize, registerDemo];
+export const COMMANDS: RegisterCommand[] = [registerInfo, registerConvert, registerPhantom, registerTrain, registerTranslate, registerExport, registerHarmonize, registerAugment, registerDemo];
