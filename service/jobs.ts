@@ -1,0 +1,243 @@
+/**
+ * Job life cycle: `create` persists the record (its input is already on disk) and only then queues it;
+ * workers (child processes) run queued jobs and report progress, which is written back to the record;
+ * `recover` runs at start-up: queued jobs are queued again, and jobs found 'running' (the server died
+ * under them) are queued again until they have been started `maxAttempts` times, then failed with
+ * INTERRUPTED and the reason.
+ */
+import { randomUUID } from 'node:crypto';
+import { VoxshiftError } from '../volumes/errors.ts';
+import type { JobStore } from './job-store.ts';
+import type { ModelRegistry } from './models.ts';
+import { queueFull, type JobQueue } from './queue.ts';
+import type { CreateJobBody, Job, UploadInfo } from './schemas.ts';
+import { WorkerProcess } from './worker-process.ts';
+
+export interface JobManagerOptions {
+  /** Worker processes (jobs run at once). Default 1. */
+  workers?: number;
+  /** onnxruntime threads per worker (default: cores). */
+  threads?: number;
+  /** Times a job may be started before an interruption fails it. Default 2. */
+  maxAttempts?: number;
+  /** Least interval between progress writes of one job (ms). Default 200. */
+  progressIntervalMs?: number;
+  log?: (msg: string) => void;
+}
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+export class JobManager {
+  private readonly workers: WorkerProcess[] = [];
+  private readonly idleWorkers: WorkerProcess[] = [];
+  /** Records of running jobs, fresher than the store between progress writes. */
+  private readonly live = new Map<string, Job>();
+  private readonly running = new Map<string, WorkerProcess>();
+  private readonly deleted = new Set<string>();
+  private readonly writes = new Map<string, Promise<void>>();
+  private creating = 0;
+  private readonly maxAttempts: number;
+  private readonly progressIntervalMs: number;
+  private readonly log: (msg: string) => void;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly queue: JobQueue,
+    private readonly models: ModelRegistry,
+    private readonly options: JobManagerOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 2;
+    this.progressIntervalMs = options.progressIntervalMs ?? 200;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  workerState(): string {
+    const states = this.workers.map((w) => w.state);
+    if (states.includes('busy')) return 'busy';
+    if (states.includes('idle')) return 'idle';
+    return states[0] ?? 'down';
+  }
+
+  /** Recovers the store's unfinished jobs, then starts the workers and the queue's consumer. */
+  async start(): Promise<void> {
+    for (const job of await this.store.listJobs()) {
+      if (job.state === 'running') {
+        if (job.attempts >= this.maxAttempts) {
+          this.finish(job, 'failed', {
+            error: new VoxshiftError('INTERRUPTED', `the server stopped while this job ran, ${job.attempts} times; not retried`, {
+              details: { attempts: job.attempts },
+            }).toJSON() as Job['error'],
+          });
+          await this.persist(job);
+          continue;
+        }
+        job.state = 'queued';
+        job.progress = 0;
+        job.warnings = [...job.warnings, { code: 'RESTARTED', message: `the server stopped while this job ran (attempt ${job.attempts}); it was queued again` }];
+        await this.persist(job);
+      }
+      if (job.state === 'queued') this.queue.restore(job.id);
+    }
+    const n = this.options.workers ?? 1;
+    for (let i = 0; i < n; i++) {
+      const w = new WorkerProcess(this.log);
+      w.start();
+      this.workers.push(w);
+      this.idleWorkers.push(w);
+    }
+    this.queue.consume((id) => this.process(id), n);
+  }
+
+  async close(): Promise<void> {
+    const closing = this.queue.close();
+    await Promise.all(this.workers.map((w) => w.close()));
+    await closing;
+    await Promise.all(this.writes.values());
+  }
+
+  /** Persists a new job for `upload` and queues it; QUEUE_FULL leaves nothing behind. */
+  async create(body: CreateJobBody, upload: UploadInfo): Promise<Job> {
+    // Jobs being written count as waiting, so concurrent requests cannot overfill the queue.
+    if (this.queue.waiting() + this.creating >= this.queue.capacity) throw queueFull(this.queue);
+    this.creating++;
+    try {
+      const job: Job = {
+        id: randomUUID(),
+        kind: body.kind,
+        model: body.model,
+        params: body.params ?? {},
+        state: 'queued',
+        progress: 0,
+        upload: upload.id,
+        createdAt: new Date().toISOString(),
+        timings: {},
+        attempts: 0,
+        warnings: [],
+      };
+      await this.persist(job);
+      this.queue.add(job.id);
+      return job;
+    } finally {
+      this.creating--;
+    }
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    if (this.deleted.has(id)) return undefined;
+    return this.live.get(id) ?? (await this.store.getJob(id));
+  }
+
+  async list(): Promise<Job[]> {
+    return (await this.store.listJobs()).map((j) => this.live.get(j.id) ?? j);
+  }
+
+  /** Cancels the job if it is queued or running and removes it with its result. */
+  async delete(id: string): Promise<boolean> {
+    const job = await this.get(id);
+    if (!job) return false;
+    this.deleted.add(id);
+    this.queue.remove(id);
+    this.running.get(id)?.cancel(id);
+    await this.writes.get(id);
+    await this.store.deleteJob(id);
+    return true;
+  }
+
+  private persist(job: Job): Promise<void> {
+    const snapshot = structuredClone(job);
+    const prev = this.writes.get(job.id) ?? Promise.resolve();
+    const next = prev.then(() => (this.deleted.has(job.id) ? undefined : this.store.saveJob(snapshot)));
+    const tracked = next.finally(() => {
+      if (this.writes.get(job.id) === tracked) this.writes.delete(job.id);
+    });
+    this.writes.set(job.id, tracked);
+    return next;
+  }
+
+  private finish(job: Job, state: 'succeeded' | 'failed', extra: Partial<Job>): void {
+    const now = new Date();
+    job.state = state;
+    job.finishedAt = now.toISOString();
+    if (job.startedAt) job.timings.runMs = now.getTime() - Date.parse(job.startedAt);
+    Object.assign(job, extra);
+  }
+
+  private async process(id: string): Promise<void> {
+    const job = await this.store.getJob(id);
+    if (!job || job.state !== 'queued' || this.deleted.has(id)) return;
+    const worker = this.idleWorkers.pop();
+    if (!worker) throw new Error('no idle worker');
+    try {
+      await this.runOn(worker, job);
+    } catch (e) {
+      this.log(`job ${id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      if (!TERMINAL.has(job.state)) {
+        this.finish(job, 'failed', { error: { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' } });
+        await this.persist(job).catch(() => undefined);
+      }
+    } finally {
+      this.live.delete(id);
+      this.running.delete(id);
+      this.idleWorkers.push(worker);
+    }
+  }
+
+  private async runOn(worker: WorkerProcess, job: Job): Promise<void> {
+    const upload = await this.store.getUpload(job.upload);
+    let modelDir: string;
+    try {
+      if (!upload) throw new VoxshiftError('NOT_FOUND', `the upload ${job.upload} of this job is gone`, { param: 'upload' });
+      modelDir = await this.models.resolve(job.model);
+    } catch (e) {
+      if (!(e instanceof VoxshiftError)) throw e;
+      this.finish(job, 'failed', { error: e.toJSON() as Job['error'] });
+      await this.persist(job);
+      return;
+    }
+    const now = new Date();
+    job.state = 'running';
+    job.startedAt = now.toISOString();
+    job.timings.queuedMs = now.getTime() - Date.parse(job.createdAt);
+    job.attempts += 1;
+    job.progress = 0;
+    this.live.set(job.id, job);
+    this.running.set(job.id, worker);
+    await this.persist(job);
+    let lastWrite = 0;
+    const outcome = await worker.run(
+      {
+        jobId: job.id,
+        kind: 'translate',
+        input: this.store.uploadFile(upload as UploadInfo),
+        output: this.store.resultFile(job.id),
+        modelDir,
+        params: job.params,
+        ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
+      },
+      (p) => {
+        job.progress = Math.max(job.progress, Math.min(1, p));
+        const t = Date.now();
+        if (t - lastWrite >= this.progressIntervalMs) {
+          lastWrite = t;
+          void this.persist(job).catch(() => undefined);
+        }
+      },
+    );
+    if (this.deleted.has(job.id)) return;
+    if (outcome.ok) {
+      const bytes = (await this.store.resultBytes(job.id)) ?? 0;
+      this.finish(job, 'succeeded', { progress: 1, warnings: [...job.warnings, ...outcome.warnings], result: { bytes, format: 'nifti' } });
+    } else if (outcome.error?.code === 'VOXSHIFT_E_INTERRUPTED' && job.attempts < this.maxAttempts) {
+      job.state = 'queued';
+      job.progress = 0;
+      job.warnings = [...job.warnings, { code: 'RESTARTED', message: `the worker stopped while this job ran (attempt ${job.attempts}); it was queued again` }];
+      await this.persist(job);
+      this.queue.restore(job.id);
+      return;
+    } else {
+      if (outcome.internal) this.log(`job ${job.id} failed: ${outcome.internal}`);
+      this.finish(job, 'failed', { error: outcome.error as Job['error'] });
+    }
+    await this.persist(job);
+  }
+}
