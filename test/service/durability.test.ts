@@ -107,7 +107,7 @@ describe('durable jobs', () => {
     await mkdir(dataDir, { recursive: true });
     const store = new JobStore(dataDir);
     await store.init();
-    const base = { kind: 'translate', model: 'no-such-model', params: {}, progress: 0.4, createdAt: new Date().toISOString(), timings: {}, warnings: [] } as const;
+    const base = { kind: 'translate', model: 'no-such-model', params: {}, progress: 0.4, createdAt: new Date().toISOString(), timings: {}, warnings: [] as Job['warnings'] } as const;
     const crashed: Job = { ...base, id: '11111111-1111-4111-8111-111111111111', upload: '22222222-2222-4222-8222-222222222222', state: 'running', attempts: 2 };
     const waiting: Job = { ...base, id: '33333333-3333-4333-8333-333333333333', upload: '22222222-2222-4222-8222-222222222222', state: 'queued', attempts: 0 };
     await store.saveJob(crashed);

@@ -1,6 +1,6 @@
 /**
- * Load over a real loopback socket: 50 concurrent autocannon clients poll job status (bounded: 3000
- * requests, at most 20 s) while translation jobs run in the worker; no errors, no non-2xx, and the p99
+ * Load over a real loopback socket: 50 concurrent autocannon clients poll job status (until the jobs
+ * have finished, at most 20 s) while translation jobs run in the worker; no errors, no non-2xx, and the p99
  * status latency is printed.
  */
 import autocannon from 'autocannon';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../service/app.ts';
 import type { Job } from '../../service/schemas.ts';
-import { multipartBody, phantomMrFile, tempDir, waitForJob } from './helpers.ts';
+import { multipartBody, phantomMrFile, sleep, tempDir } from './helpers.ts';
 
 let app: FastifyInstance;
 let url: string;
@@ -40,19 +40,27 @@ describe('status polling under load', () => {
     // Load runs until every job has finished (at most 20 s); the states seen meanwhile are recorded.
     const getJob = async (id: string): Promise<Job> => (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as Job;
     const seen = new Set<string>();
-    const run = autocannon({
-      url,
-      connections: 50,
-      duration: 20,
-      requests: ids.map((id) => ({ method: 'GET' as const, path: `/v1/jobs/${id}` })),
+    let finished!: (r: autocannon.Result) => void;
+    let failed!: (e: unknown) => void;
+    const done = new Promise<autocannon.Result>((resolve, reject) => {
+      finished = resolve;
+      failed = reject;
     });
-    const done = new Promise<autocannon.Result>((resolve, reject) => run.once('done', resolve).once('error', reject));
-    let final: Job[] = [];
+    const run = autocannon(
+      {
+        url,
+        connections: 50,
+        duration: 20,
+        requests: ids.map((id) => ({ method: 'GET' as const, path: `/v1/jobs/${id}` })),
+      },
+      (err, res) => (err ? failed(err) : finished(res)),
+    );
+    let final: Job[];
     for (;;) {
       final = await Promise.all(ids.map(getJob));
       for (const j of final) seen.add(j.state);
       if (final.every((j) => j.state === 'succeeded' || j.state === 'failed')) break;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
     run.stop();
     const result = await done;
