@@ -1,11 +1,11 @@
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../service/app.ts';
 import { EmbeddedQueue } from '../../service/queue.ts';
-import { readVolume } from '../../volumes/io.ts';
+import { readVolume, writeVolume } from '../../volumes/io.ts';
 import { multipartBody, phantomMrFile, tempDir, waitForJob, type Part } from './helpers.ts';
 
 /** A queue whose consumer never starts: jobs stay waiting (for the queue-full path). */
@@ -96,6 +96,37 @@ describe('service routes', () => {
     expect(del.statusCode).toBe(204);
     expect((await open.inject(`/v1/jobs/${id}`)).json().code).toBe('VOXSHIFT_E_NOT_FOUND');
     expect((await open.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode).toBe(404);
+  });
+
+  it('translates a zip of a DICOM series', async () => {
+    const series = join(dir, 'series');
+    await writeVolume(await readVolume(mr.path, { modality: 'MR' }), `${series}/`, { overwrite: true });
+    const files: Record<string, Uint8Array> = {};
+    for (const f of await readdir(series)) files[`study/${f}`] = new Uint8Array(await readFile(join(series, f)));
+    const r = await post(open, '/v1/jobs', jobParts(Buffer.from(zipSync(files)), [], 'series.zip'));
+    expect(r.statusCode).toBe(202);
+    const done = await waitForJob(async () => (await open.inject(`/v1/jobs/${r.json().id}`)).json());
+    expect(done.state).toBe('succeeded');
+    const out = join(dir, 'from-dicom.nii.gz');
+    await writeFile(out, (await open.inject(`/v1/jobs/${done.id}/result`)).rawPayload);
+    expect((await readVolume(out)).shape).toEqual([32, 32, 6]);
+  });
+
+  it('DELETE of a running job stops it; the next job runs on a fresh worker', async () => {
+    const big = await phantomMrFile(dir, [128, 128, 32], 4);
+    const r = await post(open, '/v1/jobs', jobParts(big.bytes));
+    const id = r.json().id as string;
+    const running = await waitForJob(async () => {
+      const j = (await open.inject(`/v1/jobs/${id}`)).json();
+      return j.state === 'running' ? { ...j, state: 'succeeded' } : j;
+    });
+    expect(running.state).toBe('succeeded'); // i.e. seen running
+    expect((await open.inject({ method: 'DELETE', url: `/v1/jobs/${id}` })).statusCode).toBe(204);
+    expect((await open.inject(`/v1/jobs/${id}`)).statusCode).toBe(404);
+    const next = await post(open, '/v1/jobs', jobParts(mr.bytes));
+    const done = await waitForJob(async () => (await open.inject(`/v1/jobs/${next.json().id}`)).json());
+    expect(done.state).toBe('succeeded');
+    expect((await open.inject(`/v1/jobs/${id}`)).statusCode).toBe(404);
   });
 
   it('lists models with manifests; health, ready, OpenAPI and docs', async () => {
