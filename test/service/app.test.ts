@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { zipSync } from 'fflate';
@@ -51,6 +51,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all([open?.close(), locked?.close()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('service routes', () => {

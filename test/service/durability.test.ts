@@ -4,7 +4,7 @@
  * reason), and no input is lost. Also: a job interrupted too often is failed with INTERRUPTED.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../service/app.ts';
@@ -40,8 +40,9 @@ let proc: ChildProcess | undefined;
 beforeAll(async () => {
   dir = await tempDir('durable');
 });
-afterAll(() => {
+afterAll(async () => {
   if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('durable jobs', () => {

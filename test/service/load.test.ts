@@ -5,6 +5,7 @@
  */
 import autocannon from 'autocannon';
 import type { FastifyInstance } from 'fastify';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../service/app.ts';
@@ -13,19 +14,22 @@ import { multipartBody, phantomMrFile, sleep, tempDir } from './helpers.ts';
 
 let app: FastifyInstance;
 let url: string;
+const dirs: string[] = [];
 
 beforeAll(async () => {
   const dir = await tempDir('load');
+  dirs.push(dir);
   app = await buildApp({ dataDir: join(dir, 'data'), rateLimitPerMinute: 1_000_000, threads: 1 });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
   await app?.close();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
 describe('status polling under load', () => {
   it('50 clients poll while jobs translate: no errors, p99 printed', async () => {
-    const vol = await phantomMrFile(await tempDir('load-in'), [128, 128, 24], 8);
+    const vol = await phantomMrFile(dirs[0], [128, 128, 24], 8);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const mp = multipartBody([
