@@ -34,7 +34,21 @@
  *                                  [--shard K/N] [--json OUT] [--merge A.json B.json ...]
  *
  * --quick: 2 phantom subjects and fewer real-CT trials (a few minutes). --shard splits the work
- * (subject by subject) so shards can run in parallel; --merge prints the tables of saved shards.
+ * (subject by subject) so shards can run in parallel; --merge prints the tables of saved shards,
+ * re-scored at --min-volume (every finding ≥ 50 mm³ is saved).
+ *
+ * Measured with the defaults (minVolumeMm3 200, toleranceVoxels 2, openingVoxels 1, CT bone ≥ 800
+ * HU), full run, 556 pairs (6 head + 6 pelvis phantoms, the real CT), 7 minutes as two shards:
+ * - detected at ≥ 0.5 cm³: 98 % (399/409) — every hallucination (215/215), 95 % of removals
+ *   (184/194); real CT 61/61, phantom 338/348. All ten misses are phantom fat pockets of
+ *   1.4–3.3 cm³ that are sheets under three voxels thick, which the opening removes by design.
+ *   At 0.25 cm³ 65 % are found, at 0.1 cm³ almost none (below minVolumeMm3: findings of a
+ *   0.5 cm³ blob measure 243–675 mm³ after the filters).
+ * - false alarms: 0 % of untouched pairs (0/12 phantom MR/CT, 0/21 real CT against itself or a
+ *   noised copy), and no finding away from the change in any of the 523 changed pairs; with the
+ *   filters on, no difference of 50 mm³ or more survives on an untouched pair.
+ * The untouched sample is small (12 phantom subjects, one real CT), so "0 %" bounds the rate at
+ * about 9 % with 95 % confidence, not at 0.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
