@@ -9,28 +9,32 @@
  *    long tails of skull, skin and fat borders and stop marking tissues.
  * 2. Bias: voxels near a narrow (σ ≤ 0.15·mean, i.e. pure-looking) non-dark component give a
  *    residual log(intensity) − log(component mean); a polynomial of total degree `biasDegree`
- *    (default 3) in the voxel coordinates is fitted to them (bias-field.ts) and divided out. Steps 1–2 alternate `biasIterations` times (default 4).
- * 3. Each component gets a shared class by its mean relative to the main soft
- *    tissue (the heaviest component but the darkest), with the contrast's ratio bands (MR_BANDS):
+ *    (default 3) in the voxel coordinates is fitted to them (bias-field.ts) and divided out.
+ *    Steps 1–2 alternate `biasIterations` times (default 4).
+ * 3. Each component gets a shared class by its mean relative to the main soft tissue (the heaviest
+ *    component below 0.6 × the brightest mean, the darkest left out), with the contrast's ratio
+ *    bands (MR_BANDS):
  *    - T1w: dark < 0.5 (air and cortical bone are signal voids), fluid 0.5–0.7 (CSF, urine), soft
  *      0.7–1.9 (muscle, grey and white matter, fatty marrow), fat ≥ 1.9 (brightest).
  *    - T2w: dark < 0.35, soft 0.35–1.8 (muscle, marrow, white matter), fat 1.8–3.5, fluid ≥ 3.5
  *      (brightest). In the brain grey matter is as bright as fat on T2w spin echo (2.9× muscle), so
- *      for brain T2w pass `componentClasses: [1, 3, 3, 3, 4]` (no fat class).
+ *      for brain T2w pass `componentClasses: [1, 3, 3, 3, 4]` (no fat class); even so the phantom
+ *      head T2w segments less well than T1w (its thin skull and scalp give broad dark modes).
  *    On T1w, fluid is found only where it forms its own mode; elsewhere it joins soft tissue (which
  *    is what a comparison with CT does anyway). `componentClasses` fixes the classes by order
- *    instead (its length is k). Each class is then represented by its heaviest component's mean
- *    (its landmark; for the dark class its darkest component's), and every voxel goes to the class of the nearest landmark (classModel):
- *    thresholds at the midpoints, so a voxel half void and half tissue sits on the dark/tissue
- *    boundary, as CT's −500 HU cut does for half-air voxels, and a minor partial-volume-like
- *    component never moves a boundary.
+ *    instead (its length is k). Each class is then represented by a landmark, its heaviest
+ *    component's mean (for the dark class its darkest component's, the signal floor), and every
+ *    voxel goes to the class of the nearest landmark (classModel): thresholds at the midpoints, so
+ *    a voxel half void and half tissue sits on the dark/tissue boundary, as CT's −500 HU cut does
+ *    for half-air voxels, and a minor partial-volume-like component never moves a boundary.
  * 4. Pieces of a class smaller than `minComponentMm3` (default 3 voxels) are relabelled from their
  *    neighbours.
  *
  * MR cannot tell air from bone, so class 1 ("dark") stands for either; consistency checks compare
  * it with CT air ∪ bone (comparableMapping). The contrast is `contrast`, else what the volume's
  * description, DICOM series description or protocol name says ("T1", "T2"), else 't1'. The fit
- * (component means, thresholds, classes) is recorded in the result's meta.extra.mrFit.
+ * (component means and classes, class landmarks and boundaries) is recorded in the result's
+ * meta.extra.mrFit.
  */
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { deriveVolume } from '../../volumes/volume.ts';
