@@ -215,7 +215,6 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
 
   let networks: Map<NetworkRole, Network>;
   let startStep = 0;
-  let restoredPools: Record<string, { itemShape: number[]; items: Float32Array[] }> = {};
   let session: Session;
   if (options.resume) {
     if (!existsSync(checkpointDir)) {
@@ -233,7 +232,12 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     networks = loaded.networks;
     startStep = loaded.step;
     session = createSession(config, networks);
-    restoredPools = await loadTrainingState(checkpointDir, loaded.manifest, networks, session.optimizers);
+    const pools = await loadTrainingState(checkpointDir, loaded.manifest, networks, session.optimizers);
+    for (const [name, state] of Object.entries(pools)) {
+      const pool = new ImagePool(config.data.poolSize, state.itemShape);
+      pool.setState({ size: config.data.poolSize, itemShape: state.itemShape, items: state.items });
+      session.pools[name] = pool;
+    }
   } else {
     networks = buildModelNetworks(describeModelNetworks(config), config.seed);
     session = createSession(config, networks);
@@ -278,13 +282,6 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
       }
       const rng = createRng(stepSeed(config.seed, step));
       const batch = sampler.sample(rng);
-      if (step === startStep) {
-        for (const [name, state] of Object.entries(restoredPools)) {
-          const pool = new ImagePool(config.data.poolSize, state.itemShape);
-          pool.setState({ size: config.data.poolSize, itemShape: state.itemShape, items: state.items });
-          session.pools[name] = pool;
-        }
-      }
       const lr = learningRateAt(step, schedule);
       for (const opt of Object.values(session.optimizers)) opt.learningRate = lr;
       lastLosses = session.takeStep(batch, step, rng);

@@ -7,8 +7,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as run } from '../helpers/run-cli.ts';
 import { saveCheckpoint } from '../../models3d/checkpoint/checkpoint.ts';
 import { phantomSet } from '../../models3d/data/phantom-data.ts';
 import { readVolume, writeVolume } from '../../volumes/io.ts';
@@ -18,26 +18,6 @@ import { tinyConfig, tinyContent } from '../models3d/training/tiny-model.ts';
 const tmp = mkdtempSync(join(tmpdir(), 'vx-cli-export-'));
 const model = join(tmp, 'model');
 const input = join(tmp, 'mr.nii.gz');
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 beforeAll(async () => {
   await useBackend('wasm');

@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli as run } from '../helpers/run-cli.ts';
 import { formatFeatureCsv, parseFeatureCsv, type FeatureTable } from '../../harmonize/feature-table.ts';
 import { applyHarmonizer } from '../../harmonize/harmonizer.ts';
 import { loadHarmonizerModel } from '../../harmonize/model.ts';
@@ -20,26 +20,6 @@ import { FIXTURES } from '../helpers/shared-data.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vx-cli-harmonize-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 const sites = ['siteA', 'siteB', 'siteC'];
 

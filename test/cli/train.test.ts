@@ -6,8 +6,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli as run } from '../helpers/run-cli.ts';
 import { initBackend } from '../../models3d/engine/backend.ts';
 import { phantomSet } from '../../models3d/data/phantom-data.ts';
 import { readVolume, writeVolume } from '../../volumes/io.ts';
@@ -17,26 +17,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await initBackend('cpu');
 });
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    out += String(s);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-    err += String(s);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** A tiny Pix2Pix on one 32×32×16 phantom, wasm with one thread. */
 const TINY = [

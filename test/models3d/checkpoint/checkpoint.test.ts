@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejected } from '../../helpers/rejected.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   CHECKPOINT_FORMAT,
@@ -20,7 +21,6 @@ import {
 import { describeModelNetworks, isGenerator, type NetworkRole } from '../../../models3d/model/networks.ts';
 import type { Network } from '../../../models3d/networks/build-network.ts';
 import { Adam } from '../../../models3d/training/optimizer.ts';
-import { VoxshiftError } from '../../../volumes/errors.ts';
 import { useBackend } from '../training/training-backend.ts';
 import { fixedInput, tinyConfig, tinyContent, type Dims } from '../training/tiny-model.ts';
 
@@ -36,16 +36,6 @@ afterAll(async () => {
 
 function disposeContent(c: { networks: Map<NetworkRole, Network> }): void {
   for (const n of c.networks.values()) n.dispose();
-}
-
-async function rejected(p: Promise<unknown>): Promise<VoxshiftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VoxshiftError) return e;
-    throw new Error(`expected a VoxshiftError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error('expected a VoxshiftError, nothing was thrown');
 }
 
 function generatorOutput(net: Network, x: tf.Tensor): Float32Array {

@@ -7,13 +7,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejected } from '../../helpers/rejected.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint, readManifest, saveCheckpoint, type CheckpointContent } from '../../../models3d/checkpoint/checkpoint.ts';
 import { exportCheckpointToOnnx, findOnnxExport, hasOnnxExport } from '../../../models3d/export/export-checkpoint.ts';
 import { ONNX_OPSET } from '../../../models3d/export/onnx-export.ts';
 import { createOnnxGenerator } from '../../../models3d/inference/onnx-runtime.ts';
 import type { Network } from '../../../models3d/networks/build-network.ts';
-import { VoxshiftError } from '../../../volumes/errors.ts';
 import { useBackend } from '../training/training-backend.ts';
 import { fixedInput, tinyConfig, tinyContent } from '../training/tiny-model.ts';
 
@@ -24,16 +24,6 @@ function content(kind: 'cyclegan' | 'pix2pix', dims: 2 | 3): CheckpointContent {
   const c = tinyContent(tinyConfig(kind, dims));
   contents.push(c);
   return c;
-}
-
-async function rejected(p: Promise<unknown>): Promise<VoxshiftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VoxshiftError) return e;
-    throw new Error(`expected a VoxshiftError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error('expected a VoxshiftError, nothing was thrown');
 }
 
 beforeAll(async () => {

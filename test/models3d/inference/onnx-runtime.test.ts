@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejected } from '../../helpers/rejected.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportOnnx } from '../../../models3d/export/onnx-export.ts';
 import { createOnnxGenerator, cudaProviderInstalled } from '../../../models3d/inference/onnx-runtime.ts';
@@ -15,7 +16,6 @@ import { translateVolume } from '../../../models3d/inference/translate-volume.ts
 import { buildNetwork } from '../../../models3d/networks/build-network.ts';
 import { describeResnetGenerator } from '../../../models3d/networks/resnet-generator.ts';
 import { createRng } from '../../../models3d/networks/rng.ts';
-import { VoxshiftError } from '../../../volumes/errors.ts';
 import { useBackend } from '../training/training-backend.ts';
 import { ctVolume, identityOptions, maxAbsDiff } from './inference-helpers.ts';
 
@@ -34,16 +34,6 @@ function tinyOnnx(dims: 2 | 3 = 2): Uint8Array {
   } finally {
     net.dispose();
   }
-}
-
-async function rejected(p: Promise<unknown>): Promise<VoxshiftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VoxshiftError) return e;
-    throw new Error(`expected a VoxshiftError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error('expected a VoxshiftError, nothing was thrown');
 }
 
 describe('createOnnxGenerator', () => {

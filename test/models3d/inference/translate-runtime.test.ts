@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejected } from '../../helpers/rejected.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { saveCheckpoint } from '../../../models3d/checkpoint/checkpoint.ts';
 import { phantomSet } from '../../../models3d/data/phantom-data.ts';
 import { chooseRuntime, loadTranslator, translate, type Direction } from '../../../models3d/inference/translate.ts';
 import type { ModelConfig } from '../../../models3d/model/config.ts';
-import { VoxshiftError } from '../../../volumes/errors.ts';
 import { useBackend } from '../training/training-backend.ts';
 import { tinyConfig, tinyContent } from '../training/tiny-model.ts';
 import { maxAbsDiff } from './inference-helpers.ts';
@@ -39,16 +39,6 @@ async function saveModel(config: ModelConfig, name: string, onnx = true): Promis
     for (const n of content.networks.values()) n.dispose();
   }
   return dir;
-}
-
-async function rejected(p: Promise<unknown>): Promise<VoxshiftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VoxshiftError) return e;
-    throw new Error(`expected a VoxshiftError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error('expected a VoxshiftError, nothing was thrown');
 }
 
 let cycle2d = '';

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejected } from '../../helpers/rejected.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { saveCheckpoint } from '../../../models3d/checkpoint/checkpoint.ts';
 import { prepareDomainVolume } from '../../../models3d/data/domain-volume.ts';
@@ -14,7 +15,6 @@ import { phantomSet } from '../../../models3d/data/phantom-data.ts';
 import { loadTranslator, translate } from '../../../models3d/inference/translate.ts';
 import type { ModelConfig } from '../../../models3d/model/config.ts';
 import type { Network } from '../../../models3d/networks/build-network.ts';
-import { VoxshiftError } from '../../../volumes/errors.ts';
 import { deriveVolume, type Volume } from '../../../volumes/volume.ts';
 import { useBackend } from '../training/training-backend.ts';
 import { tinyConfig, tinyContent } from '../training/tiny-model.ts';
@@ -26,16 +26,6 @@ const ct = subject.b[0];
 let cycleDir = '';
 let pix2pixDir = '';
 let cycleConfig: ModelConfig;
-
-async function rejected(p: Promise<unknown>): Promise<VoxshiftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VoxshiftError) return e;
-    throw new Error(`expected a VoxshiftError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error('expected a VoxshiftError, nothing was thrown');
-}
 
 /** Saves the generators of a freshly initialised tiny model trained (nominally) at the phantom's spacing. */
 async function saveModel(config: ModelConfig, name: string): Promise<string> {

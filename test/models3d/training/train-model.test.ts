@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rejected } from '../../helpers/rejected.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { readManifest } from '../../../models3d/checkpoint/checkpoint.ts';
 import { phantomSet } from '../../../models3d/data/phantom-data.ts';
 import { translate } from '../../../models3d/inference/translate.ts';
 import type { ModelConfig } from '../../../models3d/model/config.ts';
 import { trainModel, type StepReport, type TrainModelOptions, type TrainModelResult, type TrainingData } from '../../../models3d/training/train-model.ts';
-import { VoxshiftError } from '../../../volumes/errors.ts';
 import { useBackend } from './training-backend.ts';
 import { phantomTrainingData, tinyConfig, TINY_PHANTOM_SHAPE } from './tiny-model.ts';
 
@@ -29,16 +29,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await useBackend('cpu');
 });
-
-async function rejected(p: Promise<unknown>): Promise<VoxshiftError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VoxshiftError) return e;
-    throw new Error(`expected a VoxshiftError, got ${String(e)}`, { cause: e });
-  }
-  throw new Error('expected a VoxshiftError, nothing was thrown');
-}
 
 function train(config: ModelConfig, data: TrainingData, dir: string, extra: Partial<TrainModelOptions> = {}): Promise<TrainModelResult> {
   return trainModel({ config, data, outDir: dir, logEvery: 1, ...extra });
