@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian reference tools the tests compare against (dcm2niix, nibabel, pydicom, numpy,
-# scipy, scikit-image, dcmtk) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
+# scipy, scikit-image, dcmtk, chromium, redis-server) when they are missing. Needs root (or passwordless sudo) for apt; prints what it does.
 set -euo pipefail
 # Debian's python3-* modules are seen by /usr/bin/python3 (a pyenv python3 on PATH would not see them).
 PY=/usr/bin/python3
@@ -14,6 +14,10 @@ command -v dcmdjpeg >/dev/null 2>&1 || need+=(dcmtk)
 "$PY" -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
 "$PY" -c 'import scipy' >/dev/null 2>&1 || need+=(python3-scipy)
 "$PY" -c 'import skimage' >/dev/null 2>&1 || need+=(python3-skimage)
+# headless browser for the report/viewer screenshot tests (driven by playwright-core)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+# Redis server for the BullMQ queue backend's tests (started by test/helpers/redis-server.ts)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing reference tools: ${need[*]}"
 SUDO=""
