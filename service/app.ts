@@ -2,25 +2,30 @@
  * `buildApp(opts)`: the voxshift HTTP service as a Fastify instance (server.ts only listens).
  *
  *   POST   /v1/uploads          multipart `file` → 201 upload (reusable by id)
- *   POST   /v1/jobs             JSON { kind, model, upload, params } or multipart (file + fields) → 202 job
+ *   POST   /v1/jobs             JSON { kind, model, upload, inputs, params } or multipart (files + fields) → 202 job
+ *                                kinds: translate, harmonize, augment, validate (service/job-kinds.ts)
  *   GET    /v1/jobs             jobs, oldest first
- *   GET    /v1/jobs/:id         state, progress 0–1, timings, warnings, error
- *   GET    /v1/jobs/:id/result  the result (NIfTI, .nii.gz)
+ *   GET    /v1/jobs/:id         state, progress 0–1 (+ progressDetail), timings, warnings, error, verdict
+ *   GET    /v1/jobs/:id/result  the result by ?format= or Accept: NIfTI, DICOM zip, augment zip, report JSON/HTML (results.ts)
+ *   GET    /v1/jobs/:id/volumes/:name  source, result, difference, findings as NIfTI (the viewer's)
  *   DELETE /v1/jobs/:id         cancels and removes → 204
- *   GET    /v1/models           models with their manifests
+ *   GET    /v1/models           models (translation checkpoints, harmonizers) with their manifests
  *   GET    /health, /ready, /openapi.json, /docs
+ *   GET    /, /jobs/:id         the viewer (viewer.ts)
  *
  * Every error is `{ code, message, param?, details? }` with the VoxshiftError's status; a 5xx never
  * carries an internal message. Jobs are durable (JobStore + JobManager.recover).
  */
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createReadStream } from 'node:fs';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { DEFAULT_ZIP_LIMITS, type ZipLimits } from '../volumes/dicom/dicom-sources.ts';
 import { VoxshiftError } from '../volumes/errors.ts';
 import { VERSION } from '../cli/version.ts';
 import { Authenticator, RateLimiter, type ApiKey, type KeyScope } from './auth.ts';
+import { collectGarbage } from './gc.ts';
+import { jobInputPath, prepareJob, type KindContext } from './job-kinds.ts';
 import { JobStore } from './job-store.ts';
 import { JobManager } from './jobs.ts';
 import { ModelRegistry } from './models.ts';
@@ -38,8 +43,18 @@ import {
   ResultQuery,
   SERVED_KINDS,
   UploadInfo,
+  VolumeParams,
+  AugmentParams,
+  HarmonizeParams,
+  TranslateParams,
+  ValidateParams,
+  INPUT_ROLES,
+  type ResultQueryFormat,
+  type VolumeName,
 } from './schemas.ts';
+import { chooseFormat, resultFormats, sendResult, volumeFile } from './results.ts';
 import { receiveMultipart } from './uploads.ts';
+import { registerViewer } from './viewer.ts';
 
 export interface ServiceOptions {
   /** Folder for uploads, job records and results (created). */
@@ -65,6 +80,12 @@ export interface ServiceOptions {
   zipLimits?: ZipLimits;
   /** Times a job is started before an interruption fails it (default 2). */
   maxAttempts?: number;
+  /** Uploads no job references are deleted this long after they were made (default 24 h). */
+  uploadTtlMs?: number;
+  /** Finished jobs are removed with their files this long after they finished (default 7 days). */
+  jobRetentionMs?: number;
+  /** How often garbage collection runs (default 10 min; 0: only at start). See gc.ts. */
+  gcIntervalMs?: number;
   logger?: boolean;
 }
 
@@ -118,6 +139,7 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
   const auth = new Authenticator(opts.apiKeys ?? []);
   const limiter = new RateLimiter(opts.rateLimitPerMinute ?? 600);
   const uploadLimits = { maxBytes: maxUploadBytes, zip: opts.zipLimits ?? DEFAULT_ZIP_LIMITS };
+  const kinds: KindContext = { store, models, getJob: (id) => jobs.get(id) };
 
   await app.register(swagger, {
     openapi: {
@@ -125,8 +147,12 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // Components are named by their $id (TranslateParams, Job, ...) instead of def-0, def-1...
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
   await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1 } });
+  // The per-kind params schemas, referenced from CreateJobBody's description.
+  for (const schema of [TranslateParams, HarmonizeParams, AugmentParams, ValidateParams]) app.addSchema(schema);
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const e = asVoxshiftError(err);
@@ -171,18 +197,26 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
       // A multipart body becomes the same JSON body (its file stored as an upload) before validation.
       preValidation: async (request: FastifyRequest) => {
         if (!request.isMultipart()) return;
-        const { fields, upload } = await receiveMultipart(request, store, uploadLimits);
+        const { fields, upload, uploads } = await receiveMultipart(request, store, uploadLimits, ['file', ...INPUT_ROLES]);
         const body: Record<string, unknown> = { ...fields };
-        if (typeof fields.params === 'string') {
+        for (const name of ['params', 'inputs'] as const) {
+          if (typeof fields[name] !== 'string') continue;
           try {
-            body.params = JSON.parse(fields.params) as unknown;
+            body[name] = JSON.parse(fields[name]) as unknown;
           } catch {
-            throw new VoxshiftError('INVALID_ARGUMENT', `params must be a JSON object, got ${JSON.stringify(fields.params.slice(0, 100))}`, { param: 'params' });
+            throw new VoxshiftError('INVALID_ARGUMENT', `${name} must be a JSON object, got ${JSON.stringify(fields[name].slice(0, 100))}`, { param: name });
           }
         }
         if (upload) {
           if (fields.upload !== undefined) throw new VoxshiftError('INVALID_ARGUMENT', 'send either a file or an upload id, not both', { param: 'upload' });
           body.upload = upload.id;
+        }
+        for (const role of INPUT_ROLES) {
+          const u = uploads[role];
+          if (!u) continue;
+          const inputs = (typeof body.inputs === 'object' && body.inputs !== null ? body.inputs : {}) as Record<string, unknown>;
+          if (inputs[role] !== undefined) throw new VoxshiftError('INVALID_ARGUMENT', `send either a "${role}" file or inputs.${role}, not both`, { param: `inputs.${role}` });
+          body.inputs = { ...inputs, [role]: { upload: u.id } };
         }
         request.body = body;
       },
@@ -192,11 +226,7 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
       if (!SERVED_KINDS.includes(body.kind)) {
         throw new VoxshiftError('INVALID_ARGUMENT', `kind ${body.kind} is not served yet; accepted: ${SERVED_KINDS.join(', ')}`, { param: 'kind', details: { accepted: SERVED_KINDS } });
       }
-      if (body.upload === undefined) throw new VoxshiftError('INVALID_ARGUMENT', 'no input: send a multipart "file" or the id of an earlier upload as "upload"', { param: 'upload' });
-      const upload = await store.getUpload(body.upload);
-      if (!upload) throw new VoxshiftError('NOT_FOUND', `no upload ${body.upload}`, { param: 'upload' });
-      await models.resolve(body.model);
-      const job = await jobs.create(body, upload);
+      const job = await jobs.create(await prepareJob(body, kinds));
       return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
     },
   );
@@ -216,26 +246,46 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
     '/v1/jobs/:id/result',
     {
       schema: {
-        summary: 'The result of a finished job (NIfTI .nii.gz)',
+        summary: 'The result of a finished job: NIfTI (.nii.gz, image results), a DICOM series (zip), the augment zip, or the validation report (JSON, HTML); by ?format= or Accept',
         params: JobIdParams,
         querystring: ResultQuery,
-        produces: ['application/gzip'],
-        response: { 200: { description: 'the result volume, NIfTI-1 gzipped', type: 'string', format: 'binary' }, ...errorResponses },
+        produces: ['application/gzip', 'application/zip', 'application/json', 'text/html'],
+        response: { 200: { description: 'the result in the format asked for', type: 'string', format: 'binary' }, ...errorResponses },
       },
     },
     async (request, reply) => {
       const job = await requireJob((request.params as { id: string }).id);
-      const accept = request.headers.accept;
-      if (accept && !/(\*\/\*|application\/\*|application\/gzip|application\/octet-stream|application\/x-nifti)/.test(accept)) {
-        throw new VoxshiftError('INVALID_ARGUMENT', `cannot produce ${accept}; results are NIfTI (application/gzip)`, { param: 'accept', details: { accepted: ['application/gzip'] } });
-      }
+      const query = (request.query as { format?: ResultQueryFormat }).format;
       if (job.state !== 'succeeded') {
         throw new VoxshiftError('JOB_NOT_FINISHED', `job ${job.id} is ${job.state}; a result exists once it has succeeded`, { param: 'id', details: { state: job.state } });
       }
+      const format = chooseFormat(await resultFormats(job, store), query, request.headers.accept);
+      return sendResult(reply, job, store, format);
+    },
+  );
+
+  app.get(
+    '/v1/jobs/:id/volumes/:name',
+    {
+      schema: {
+        summary: "One of the viewer's volumes as NIfTI: the job's source (its input), result (validate: the synthetic input), difference (result − source) or findings (flagged regions' ids)",
+        params: VolumeParams,
+        produces: ['application/gzip'],
+        response: { 200: { description: 'NIfTI-1 (gzipped unless the upload was a plain .nii)', type: 'string', format: 'binary' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id, name } = request.params as { id: string; name: VolumeName };
+      const job = await requireJob(id);
+      if (name !== 'source' && job.state !== 'succeeded') {
+        throw new VoxshiftError('JOB_NOT_FINISHED', `job ${job.id} is ${job.state}; its ${name} volume exists once it has succeeded`, { param: 'id', details: { state: job.state } });
+      }
+      const synthetic = job.kind === 'validate' && job.inputs?.synthetic ? await jobInputPath(kinds, job.inputs.synthetic, 'inputs.synthetic').catch(() => undefined) : undefined;
+      const file = await volumeFile(job, name, store, synthetic);
       return reply
-        .type('application/gzip')
-        .header('content-disposition', `attachment; filename="${job.id}.nii.gz"`)
-        .send(createReadStream(store.resultFile(job.id)));
+        .type(file.endsWith('.gz') ? 'application/gzip' : 'application/octet-stream')
+        .header('content-disposition', `inline; filename="${name}.nii${file.endsWith('.gz') ? '.gz' : ''}"`)
+        .send(createReadStream(file));
     },
   );
 
@@ -254,10 +304,29 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
     return reply.code(body.ready ? 200 : 503).send(body);
   });
 
+  registerViewer(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/docs', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(docsPage(app.swagger() as Parameters<typeof docsPage>[0])));
 
-  app.addHook('onReady', async () => jobs.start());
-  app.addHook('onClose', async () => jobs.close());
+  const gcOptions = { uploadTtlMs: opts.uploadTtlMs ?? 24 * 3600_000, jobRetentionMs: opts.jobRetentionMs ?? 7 * 24 * 3600_000 };
+  const gc = (): void => {
+    void collectGarbage(store, jobs, gcOptions).then(
+      (r) => {
+        if (r.jobs.length + r.uploads.length > 0) app.log.info({ removed: r }, 'garbage collection');
+      },
+      (err: unknown) => app.log.error({ err }, 'garbage collection failed'),
+    );
+  };
+  let gcTimer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    await jobs.start();
+    gc();
+    const every = opts.gcIntervalMs ?? 600_000;
+    if (every > 0) gcTimer = setInterval(gc, every).unref();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(gcTimer);
+    await jobs.close();
+  });
   return app;
 }

@@ -69,6 +69,30 @@ export class JobStore {
   resultFile(id: string): string {
     return join(this.jobDir(id), 'result.nii.gz');
   }
+  /** A file the job's worker wrote (run-task.ts names them); `name` is one of those fixed names. */
+  jobFile(id: string, name: string): string {
+    if (!/^[a-z][a-z0-9.-]*$/.test(name) || name.includes('..')) throw new VoxshiftError('INVALID_ARGUMENT', `bad job file name ${JSON.stringify(name)}`, { param: 'name' });
+    return join(this.jobDir(id), name);
+  }
+
+  /** Every upload record, oldest first. */
+  async listUploads(): Promise<UploadInfo[]> {
+    const ids = (await readdir(join(this.dataDir, 'uploads'))).filter((n) => ID.test(n));
+    const ups = await Promise.all(ids.map((id) => this.getUpload(id)));
+    return ups.filter((u): u is UploadInfo => u !== undefined).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  }
+
+  /** Upload folders without a record (a receive cut short by a crash), with their age in ms. */
+  async strayUploads(now: number): Promise<{ id: string; ageMs: number }[]> {
+    const ids = (await readdir(join(this.dataDir, 'uploads'))).filter((n) => ID.test(n));
+    const out: { id: string; ageMs: number }[] = [];
+    for (const id of ids) {
+      if (await this.getUpload(id)) continue;
+      const st = await stat(this.uploadDir(id)).catch(() => undefined);
+      if (st) out.push({ id, ageMs: now - st.mtimeMs });
+    }
+    return out;
+  }
 
   /**
    * Streams `body` into a new upload folder (at most `maxBytes`), fsyncs it, and returns its path;

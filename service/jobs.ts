@@ -6,11 +6,14 @@
  * INTERRUPTED and the reason.
  */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { VoxshiftError } from '../volumes/errors.ts';
 import type { JobStore } from './job-store.ts';
 import type { ModelRegistry } from './models.ts';
 import { queueFull, type JobQueue } from './queue.ts';
-import type { CreateJobBody, Job, UploadInfo } from './schemas.ts';
+import { buildTask, type NewJob } from './job-kinds.ts';
+import type { WorkerTask } from './run-task.ts';
+import type { Job } from './schemas.ts';
 import { WorkerProcess } from './worker-process.ts';
 
 export interface JobManagerOptions {
@@ -95,8 +98,8 @@ export class JobManager {
     await Promise.all(this.writes.values());
   }
 
-  /** Persists a new job for `upload` and queues it; QUEUE_FULL leaves nothing behind. */
-  async create(body: CreateJobBody, upload: UploadInfo): Promise<Job> {
+  /** Persists a new job (checked by prepareJob) and queues it; QUEUE_FULL leaves nothing behind. */
+  async create(body: NewJob): Promise<Job> {
     // Jobs being written count as waiting, so concurrent requests cannot overfill the queue.
     if (this.queue.waiting() + this.creating >= this.queue.capacity) throw queueFull(this.queue);
     this.creating++;
@@ -105,10 +108,11 @@ export class JobManager {
         id: randomUUID(),
         kind: body.kind,
         model: body.model,
-        params: body.params ?? {},
+        params: body.params,
         state: 'queued',
         progress: 0,
-        upload: upload.id,
+        upload: body.upload.id,
+        ...(body.inputs ? { inputs: body.inputs } : {}),
         createdAt: new Date().toISOString(),
         timings: {},
         attempts: 0,
@@ -183,11 +187,9 @@ export class JobManager {
   }
 
   private async runOn(worker: WorkerProcess, job: Job): Promise<void> {
-    const upload = await this.store.getUpload(job.upload);
-    let modelDir: string;
+    let task: WorkerTask;
     try {
-      if (!upload) throw new VoxshiftError('NOT_FOUND', `the upload ${job.upload} of this job is gone`, { param: 'upload' });
-      modelDir = await this.models.resolve(job.model);
+      task = await buildTask(job, { store: this.store, models: this.models, getJob: (id) => this.get(id), ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}) });
     } catch (e) {
       if (!(e instanceof VoxshiftError)) throw e;
       this.finish(job, 'failed', { error: e.toJSON() as Job['error'] });
@@ -204,29 +206,23 @@ export class JobManager {
     this.running.set(job.id, worker);
     await this.persist(job);
     let lastWrite = 0;
-    const outcome = await worker.run(
-      {
-        jobId: job.id,
-        kind: 'translate',
-        input: this.store.uploadFile(upload as UploadInfo),
-        output: this.store.resultFile(job.id),
-        modelDir,
-        params: job.params,
-        ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}),
-      },
-      (p) => {
-        job.progress = Math.max(job.progress, Math.min(1, p));
-        const t = Date.now();
-        if (t - lastWrite >= this.progressIntervalMs) {
-          lastWrite = t;
-          void this.persist(job).catch(() => undefined);
-        }
-      },
-    );
+    const outcome = await worker.run(task, (p, detail) => {
+      job.progress = Math.max(job.progress, Math.min(1, p));
+      if (detail) job.progressDetail = detail;
+      const t = Date.now();
+      if (t - lastWrite >= this.progressIntervalMs) {
+        lastWrite = t;
+        void this.persist(job).catch(() => undefined);
+      }
+    });
     if (this.deleted.has(job.id)) return;
     if (outcome.ok) {
-      const bytes = (await this.store.resultBytes(job.id)) ?? 0;
-      this.finish(job, 'succeeded', { progress: 1, warnings: [...job.warnings, ...outcome.warnings], result: { bytes, format: 'nifti' } });
+      const s = outcome.summary;
+      const file = s?.result.file ?? 'result.nii.gz';
+      const bytes = (await stat(this.store.jobFile(job.id, file)).catch(() => undefined))?.size ?? 0;
+      const result: NonNullable<Job['result']> = { bytes, format: s?.result.format ?? 'nifti', ...(s ? { files: s.files } : {}), ...(s?.result.modality ? { modality: s.result.modality } : {}) };
+      delete job.progressDetail;
+      this.finish(job, 'succeeded', { progress: 1, warnings: [...job.warnings, ...outcome.warnings], result, ...(s?.verdict ? { verdict: s.verdict } : {}) });
     } else if (outcome.error?.code === 'VOXSHIFT_E_INTERRUPTED' && job.attempts < this.maxAttempts) {
       job.state = 'queued';
       job.progress = 0;

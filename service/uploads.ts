@@ -52,44 +52,53 @@ async function checkUpload(path: string, name: string, zipLimits: ZipLimits): Pr
 }
 
 /**
- * Reads a multipart request: at most one `file` part (stored as an upload) and text fields. Returns
- * the fields and the upload (undefined when no file was sent).
+ * Reads a multipart request: at most one file part per name in `fileFields` (default only `file`;
+ * each stored as an upload) and text fields. Returns the fields, the uploads by part name, and
+ * `upload` (the `file` part; undefined when none was sent). On any failure no upload is kept.
  */
 export async function receiveMultipart(
   request: FastifyRequest,
   store: JobStore,
   limits: UploadLimits,
-): Promise<{ fields: Record<string, string>; upload?: UploadInfo }> {
+  fileFields: readonly string[] = ['file'],
+): Promise<{ fields: Record<string, string>; upload?: UploadInfo; uploads: Record<string, UploadInfo> }> {
   const fields: Record<string, string> = {};
-  let upload: UploadInfo | undefined;
-  let pending: { id: string; path: string; bytes: number; name: string } | undefined;
+  const uploads: Record<string, UploadInfo> = {};
+  const pending: { field: string; id: string; path: string; bytes: number; name: string }[] = [];
+  const discard = async (): Promise<void> => {
+    for (const p of pending) await store.discardUpload(p.id);
+    for (const u of Object.values(uploads)) await store.discardUpload(u.id);
+  };
   try {
-    for await (const part of request.parts({ limits: { fileSize: limits.maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024 } })) {
+    for await (const part of request.parts({ limits: { fileSize: limits.maxBytes, files: fileFields.length, fields: 20, fieldSize: 64 * 1024 } })) {
       if (part.type === 'file') {
         const file = part as MultipartFile;
-        if (file.fieldname !== 'file') {
+        if (!fileFields.includes(file.fieldname) || pending.some((p) => p.field === file.fieldname)) {
           file.file.resume();
-          throw new VoxshiftError('INVALID_ARGUMENT', `unexpected file field ${JSON.stringify(file.fieldname)}; send the volume as "file"`, { param: file.fieldname });
+          const accepted = fileFields.map((f) => JSON.stringify(f)).join(', ');
+          throw new VoxshiftError('INVALID_ARGUMENT', `unexpected file field ${JSON.stringify(file.fieldname)}; send the volume as ${accepted} (one file each)`, { param: file.fieldname });
         }
         const got = await store.receive(file.file, limits.maxBytes);
-        pending = { ...got, name: (file.filename || 'upload').replace(/[^\w.-]/g, '_').slice(-200) };
+        pending.push({ ...got, field: file.fieldname, name: (file.filename || 'upload').replace(/[^\w.-]/g, '_').slice(-200) });
       } else {
         const v = part as MultipartValue;
         fields[v.fieldname] = String(v.value);
       }
     }
   } catch (e) {
-    if (pending) await store.discardUpload(pending.id);
+    await discard();
     throw multipartError(e, limits);
   }
-  if (pending) {
-    try {
-      const format = await checkUpload(pending.path, pending.name, limits.zip);
-      upload = await store.finishUpload(pending.id, pending.path, { name: pending.name, format, bytes: pending.bytes });
-    } catch (e) {
-      await store.discardUpload(pending.id);
-      throw e;
+  try {
+    while (pending.length > 0) {
+      const p = pending[0];
+      const format = await checkUpload(p.path, p.name, limits.zip);
+      uploads[p.field] = await store.finishUpload(p.id, p.path, { name: p.name, format, bytes: p.bytes });
+      pending.shift();
     }
+  } catch (e) {
+    await discard();
+    throw e;
   }
-  return { fields, ...(upload ? { upload } : {}) };
+  return { fields, uploads, ...(uploads.file ? { upload: uploads.file } : {}) };
 }

@@ -7,10 +7,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { VoxshiftError } from '../volumes/errors.ts';
 import type { WorkerMessage, WorkerTask } from './job-worker.ts';
+import type { TaskSummary } from './run-task.ts';
+import type { ProgressDetail } from './schemas.ts';
 
 export interface TaskOutcome {
   ok: boolean;
   warnings: { code: string; message: string }[];
+  /** What the task wrote (present when ok). */
+  summary?: TaskSummary;
   error?: Record<string, unknown>;
   /** The internal message of a non-VoxshiftError failure (logged, never sent to clients). */
   internal?: string;
@@ -18,7 +22,7 @@ export interface TaskOutcome {
 
 interface Pending {
   task: WorkerTask;
-  onProgress: (p: number) => void;
+  onProgress: (p: number, detail?: ProgressDetail) => void;
   resolve: (o: TaskOutcome) => void;
 }
 
@@ -75,15 +79,15 @@ export class WorkerProcess {
     }
     const p = this.pending;
     if (!p || p.task.jobId !== m.jobId) return;
-    if (m.type === 'progress') p.onProgress(m.progress);
+    if (m.type === 'progress') p.onProgress(m.progress, m.detail);
     else {
       this.pending = undefined;
-      if (m.type === 'done') p.resolve({ ok: true, warnings: m.warnings });
+      if (m.type === 'done') p.resolve({ ok: true, warnings: m.warnings, ...(m.summary ? { summary: m.summary } : {}) });
       else p.resolve({ ok: false, warnings: [], error: m.error, ...(m.internal !== undefined ? { internal: m.internal } : {}) });
     }
   }
 
-  run(task: WorkerTask, onProgress: (p: number) => void): Promise<TaskOutcome> {
+  run(task: WorkerTask, onProgress: (p: number, detail?: ProgressDetail) => void): Promise<TaskOutcome> {
     if (this.pending) throw new Error('worker busy');
     this.start();
     return new Promise((resolve) => {

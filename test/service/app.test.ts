@@ -134,13 +134,14 @@ describe('service routes', () => {
     const models = (await open.inject('/v1/models')).json().models as { id: string; source: string; manifest: { format: string } }[];
     expect(models.map((m) => m.id)).toEqual(['phantom-mr2ct-cyclegan-2d', 'phantom-mr2ct-pix2pix-2d']);
     expect(models.every((m) => m.source === 'shipped' && m.manifest.format === 'voxshift-checkpoint/1')).toBe(true);
+    expect(models.map((m) => (m as { type?: string }).type)).toEqual(['translation', 'translation']);
     expect((await open.inject('/health')).json()).toEqual({ status: 'ok' });
     const ready = await open.inject('/ready');
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ ready: true, queue: { capacity: 100 } });
     const doc = (await open.inject('/openapi.json')).json();
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths).sort()).toEqual(['/health', '/ready', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/result', '/v1/models', '/v1/uploads'].sort());
+    expect(Object.keys(doc.paths).sort()).toEqual(['/health', '/ready', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/result', '/v1/jobs/{id}/volumes/{name}', '/v1/models', '/v1/uploads'].sort());
     expect(doc.paths['/v1/jobs'].post.requestBody.content['application/json'].schema.properties.kind).toBeDefined();
     expect(doc.paths['/v1/jobs/{id}'].get.responses['200'].content['application/json'].schema.properties.progress).toBeDefined();
     const docs = await open.inject('/docs');
@@ -162,8 +163,9 @@ describe('service routes', () => {
     expect(notJson.json()).toMatchObject({ code: 'VOXSHIFT_E_INVALID_ARGUMENT', param: 'params' });
     const noInput = await open.inject({ method: 'POST', url: '/v1/jobs', payload: { kind: 'translate', model: MODEL } });
     expect(noInput.json()).toMatchObject({ code: 'VOXSHIFT_E_INVALID_ARGUMENT', param: 'upload' });
+    // a translation checkpoint is not a harmonizer
     const kind = await post(open, '/v1/jobs', [{ name: 'kind', value: 'harmonize' }, { name: 'model', value: MODEL }, { name: 'file', value: mr.bytes, filename: 'a.nii.gz' }]);
-    expect(kind.json()).toMatchObject({ code: 'VOXSHIFT_E_INVALID_ARGUMENT', param: 'kind', details: { accepted: ['translate'] } });
+    expect(kind.json()).toMatchObject({ code: 'VOXSHIFT_E_NOT_FOUND', param: 'model', details: { available: [] } });
     const badId = await open.inject('/v1/jobs/..%2F..%2Fetc');
     expect(badId.statusCode).toBe(400);
     expect(badId.json().code).toBe('VOXSHIFT_E_INVALID_ARGUMENT');
