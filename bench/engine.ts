@@ -7,7 +7,11 @@
  * forward-only throughput of the 2-D ResNet generator at 256², the GFLOP/s of the main conv kernels
  * against this CPU's peak, and each kernel's share of one 64² step.
  *
+ * Ours runs twice by default: convolutions on onnxruntime's CPU kernels (the default engine when
+ * onnxruntime-node loads) and on XNNPACK in WebAssembly (the fallback); the ratio column is the first.
+ *
  *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--warmup K] [--no-torch] [--check-only] [--only 64²,32³]
+ *                           [--conv-engine both|onnxruntime|xnnpack]
  */
 import { register } from 'node:module';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -45,6 +49,7 @@ const { values: args } = parseArgs({
     'no-torch': { type: 'boolean', default: false },
     'check-only': { type: 'boolean', default: false },
     only: { type: 'string' },
+    'conv-engine': { type: 'string', default: 'both' },
   },
 });
 const quick = Boolean(args.quick);
@@ -55,6 +60,11 @@ const warmup = Number(args.warmup ?? 1);
 const tf: typeof TF = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
 const { initBackend } = await import('../models3d/engine/backend.ts');
+const { configureConvEngine } = await import('../models3d/engine/native-conv/native-conv.ts');
+type Engine = 'onnxruntime' | 'xnnpack';
+const engines: Engine[] = args['conv-engine'] === 'both' ? ['onnxruntime', 'xnnpack'] : [args['conv-engine'] as Engine];
+if (!engines.every((e) => e === 'onnxruntime' || e === 'xnnpack')) throw new Error(`--conv-engine must be both, onnxruntime or xnnpack, got ${args['conv-engine']}`);
+const useEngine = (e: Engine): void => void configureConvEngine(e, threads);
 const { buildNetwork } = await import('../models3d/networks/build-network.ts');
 const { describeResnetGenerator } = await import('../models3d/networks/resnet-generator.ts');
 const { describePatchDiscriminator } = await import('../models3d/networks/patch-discriminator.ts');
@@ -334,7 +344,7 @@ function kernelShares(c: CycleConfig): { shares: [string, number][]; stepMs: num
 }
 
 // ---------------------------------------------------------------------------------------------
-const info = await initBackend('wasm', { threads });
+const info = await initBackend('wasm', { threads, convEngine: engines[0] });
 console.log(`voxshift engine bench — ${info.description}; ${os.cpus()[0]?.model ?? 'CPU'} ×${os.availableParallelism()}; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`timed iterations per configuration: ${iters} after ${warmup} warm-up (median)${quick ? ' — quick run' : ''}\n`);
 
@@ -354,12 +364,17 @@ let torchNote = '';
 if (args['check-only']) process.exit(torchNote ? 1 : 0);
 // Ours and PyTorch one configuration after the other, so that a partial run still gives ratios.
 const ours = new Map<string, OursResult>();
+const oursFallback = new Map<string, OursResult>();
 const torchSeconds = new Map<string, number>();
 for (const c of CONFIGS) {
-  process.stdout.write(`ours    ${c.name} … `);
-  const r = benchOurs(c);
-  ours.set(c.name, r);
-  console.log(r.error ? `failed: ${r.error}` : `${fmt(r.seconds)} s/iter (${r.plan})`);
+  for (const e of engines) {
+    useEngine(e);
+    process.stdout.write(`ours    ${c.name} (convolutions on ${e}) … `);
+    const r = benchOurs(c);
+    (e === engines[0] ? ours : oursFallback).set(c.name, r);
+    console.log(r.error ? `failed: ${r.error}` : `${fmt(r.seconds)} s/iter (${r.plan})`);
+  }
+  useEngine(engines[0]);
   if (torchNote) continue;
   process.stdout.write(`PyTorch ${c.name} … `);
   const t = benchTorch([c], []);
@@ -380,13 +395,17 @@ const torchForward = torchNote ? torchNote : benchTorch([], FORWARD);
 const forwardTorch = typeof torchForward === 'string' ? [] : torchForward.forward.map((f) => f.slicesPerSecond);
 
 console.log('\nCycleGAN iteration (2 G + 2 D, Adam, batch 1, 1 channel), seconds:');
-console.log(`${'configuration'.padEnd(26)}${'ours'.padStart(9)}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}  bar ≤ 1.5`);
+const second = engines[1];
+console.log(
+  `${'configuration'.padEnd(26)}${`ours/${engines[0]}`.padStart(18)}${second ? `ours/${second}`.padStart(14) : ''}${'PyTorch'.padStart(10)}${'ratio'.padStart(8)}  bar ≤ 1.5 (ratio: ${engines[0]} / PyTorch)`,
+);
 CONFIGS.forEach((c) => {
   const o = ours.get(c.name);
   const t = torchSeconds.get(c.name);
   const ratio = o?.seconds !== undefined && t !== undefined ? o.seconds / t : undefined;
   const verdict = ratio === undefined ? '' : ratio <= 1.5 ? 'met' : 'NOT met';
-  console.log(`${c.name.padEnd(26)}${fmt(o?.seconds).padStart(9)}${fmt(t).padStart(10)}${fmt(ratio).padStart(8)}  ${verdict}`);
+  const fb = second ? fmt(oursFallback.get(c.name)?.seconds).padStart(14) : '';
+  console.log(`${c.name.padEnd(26)}${fmt(o?.seconds).padStart(18)}${fb}${fmt(t).padStart(10)}${fmt(ratio).padStart(8)}  ${verdict}`);
 });
 
 console.log('\nForward-only 2-D ResNet generator, batch 1, slices/s:');
@@ -399,10 +418,16 @@ FORWARD.forEach((f, i) => {
 });
 
 console.log(`\nConv kernels on wasm (GFLOP/s; this CPU's fp32 peak ≈ ${PEAK_GFLOPS} on 2 cores with AVX-512, 128-bit wasm SIMD ≈ ¼ of it):`);
+console.log(`${''.padEnd(42)}${engines.map((e) => e.padStart(18)).join('')}`);
 for (const k of kernelCases()) {
-  const g = benchKernel(k);
-  console.log(`${k.name.padEnd(42)}${fmt(g, 1).padStart(7)}  ${fmt((100 * g) / PEAK_GFLOPS, 1).padStart(5)}% of peak`);
+  const cells = engines.map((e) => {
+    useEngine(e);
+    const g = benchKernel(k);
+    return `${fmt(g, 1)} (${fmt((100 * g) / PEAK_GFLOPS, 0)}%)`.padStart(18);
+  });
+  console.log(`${k.name.padEnd(42)}${cells.join('')}`);
 }
+useEngine(engines[0]);
 
 for (const c of [ALL[0], ALL[1]]) {
   const { shares, stepMs } = kernelShares(c);

@@ -12,6 +12,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { registerWasmKernels, restoreStockWasmKernels } from './kernels/index.ts';
+import { CONV_ENGINES, configureConvEngine, releaseConvSessions, type ConvEngine, type ConvEngineInfo } from './native-conv/native-conv.ts';
 import { registerGradientFixes } from './kernels/op-gradient-fixes.ts';
 
 export type BackendKind = 'auto' | 'gpu' | 'cpu' | 'wasm';
@@ -21,6 +22,13 @@ export interface InitBackendOptions {
   threads?: number;
   /** Where to say which backend was chosen (default: silent). */
   log?: (msg: string) => void;
+  /**
+   * wasm only: where convolutions run. 'auto' (default): onnxruntime's CPU kernels when
+   * onnxruntime-node loads (2–4× faster than XNNPACK in WebAssembly), else XNNPACK; 'xnnpack': always
+   * in WebAssembly; 'onnxruntime': fail when it cannot load. Default: $VOXSHIFT_CONV_ENGINE or 'auto'.
+   * See native-conv/native-conv.ts.
+   */
+  convEngine?: ConvEngine;
 }
 
 export interface BackendInfo {
@@ -29,6 +37,8 @@ export interface BackendInfo {
   /** Compute threads (wasm: XNNPACK threads; native: 0 = managed by libtensorflow; cpu: 1). */
   threads: number;
   description: string;
+  /** wasm: where its convolutions run. */
+  convEngine?: ConvEngineInfo;
 }
 
 const NATIVE_PACKAGES = { gpu: '@tensorflow/tfjs-node-gpu', node: '@tensorflow/tfjs-node' } as const;
@@ -89,6 +99,7 @@ export async function initBackend(
   // Fixes to tfjs-core gradients (e.g. MirrorPad) hold on every backend, not only on wasm.
   registerGradientFixes();
   if (state.current !== undefined && state.kind === kind && tf.getBackend() === state.current.backend) {
+    if (state.current.backend === 'wasm' && options.convEngine !== undefined) state.current = withConvEngine(state.current, options.convEngine);
     return state.current;
   }
   let info: BackendInfo;
@@ -112,10 +123,27 @@ export async function initBackend(
   } else {
     info = (await tryNative('gpu', log)).info ?? (await tryNative('node', log)).info ?? (await startWasm(options.threads, log));
   }
+  if (info.backend === 'wasm') info = withConvEngine(info, options.convEngine ?? defaultConvEngine());
   state.current = info;
   state.kind = kind;
   log(`voxshift: compute backend ${info.backend} — ${info.description}`);
   return info;
+}
+
+/** VOXSHIFT_CONV_ENGINE (auto | onnxruntime | xnnpack) sets the default for every entry point. */
+function defaultConvEngine(): ConvEngine {
+  const v = process.env.VOXSHIFT_CONV_ENGINE;
+  if (v === undefined || v === '') return 'auto';
+  if (!(CONV_ENGINES as readonly string[]).includes(v)) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `VOXSHIFT_CONV_ENGINE must be one of ${CONV_ENGINES.join(', ')}, got ${JSON.stringify(v)}`, { param: 'VOXSHIFT_CONV_ENGINE' });
+  }
+  return v as ConvEngine;
+}
+
+function withConvEngine(info: BackendInfo, engine: ConvEngine): BackendInfo {
+  const convEngine = configureConvEngine(engine, info.threads);
+  const base = info.description.replace(/; convolutions on .*$/, '');
+  return { ...info, convEngine, description: `${base}; convolutions on ${convEngine.description}` };
 }
 
 /**
@@ -124,6 +152,7 @@ export async function initBackend(
  * (The worker threads are unref'ed after start-up, so a CLI exits on its own without this call.)
  */
 export function shutdownBackend(): void {
+  releaseConvSessions();
   const backend = wasmBackendIfStarted();
   if (backend !== undefined) {
     // Stock kernels bind to the wasm module in their setup; the next backend must set them up again.

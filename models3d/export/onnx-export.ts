@@ -53,10 +53,10 @@ type Node = InstanceType<typeof onnx.NodeProto>;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
-function ints(name: string, values: readonly number[]): Attribute {
+export function ints(name: string, values: readonly number[]): Attribute {
   return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: [...values] });
 }
-function int(name: string, value: number): Attribute {
+export function int(name: string, value: number): Attribute {
   return onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value });
 }
 function float(name: string, value: number): Attribute {
@@ -69,7 +69,7 @@ function str(name: string, value: string): Attribute {
 function floatTensor(name: string, dims: readonly number[], data: Float32Array): Tensor {
   return onnx.TensorProto.create({ name, dataType: FLOAT, dims: [...dims], rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
 }
-function int64Tensor(name: string, values: readonly number[]): Tensor {
+export function int64Tensor(name: string, values: readonly number[]): Tensor {
   const data = BigInt64Array.from(values, (v) => BigInt(v));
   return onnx.TensorProto.create({ name, dataType: INT64, dims: [values.length], rawData: new Uint8Array(data.buffer) });
 }

@@ -19,6 +19,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocF32, assertNhwc, callWasmKernel, f32Offset, heapF32, release, transposeWasm, viewAs } from './conv2d-util.ts';
+import { geometry2d, nativeConv } from '../native-conv/native-conv.ts';
 
 export type FilterGradMethod = 'conv' | 'im2col' | 'conv-swapped';
 
@@ -72,6 +73,8 @@ export function conv2dBackpropFilterWasm(backend: BackendWasm, x: TensorInfo, dy
         `[${convInfo.batchSize},${convInfo.outHeight},${convInfo.outWidth},${convInfo.outChannels}]`,
     );
   }
+  const native = nativeConv(backend, 'backprop-filter', geometry2d(convInfo), x, dy);
+  if (native !== undefined) return native;
   const method = chooseFilterGradMethod(convInfo);
   if (method === 'conv-swapped') {
     const swapped = convInfo.strideHeight === 1 && convInfo.strideWidth === 1 ? byConvSwapped(backend, x, dy, convInfo) : undefined;

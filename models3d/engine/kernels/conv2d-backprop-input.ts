@@ -18,6 +18,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { phaseFilters } from './conv2d-filter-cache.ts';
 import { allocF32, assertNhwc, callWasmKernel, f32Offset, heapF32, release, zerosWasm } from './conv2d-util.ts';
+import { geometry2d, nativeConv } from '../native-conv/native-conv.ts';
 
 interface AxisPhase {
   /** First dx index of this phase (dx indices residue, residue + s, …). */
@@ -54,6 +55,8 @@ export function conv2dBackpropInputWasm(backend: BackendWasm, dy: TensorInfo, fi
   if (dy.shape[1] !== oh || dy.shape[2] !== ow) {
     throw new Error(`voxshift engine: Conv2DBackpropInput dy is [${dy.shape.join(',')}], expected spatial ${oh}×${ow}`);
   }
+  const native = nativeConv(backend, 'backprop-input', geometry2d(convInfo), dy, filter);
+  if (native !== undefined) return native;
   const phases = phaseFilters(backend, filter, sh, sw);
 
   const parts: Array<{ out: TensorInfo; y: AxisPhase; x: AxisPhase }> = [];

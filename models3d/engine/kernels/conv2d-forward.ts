@@ -17,6 +17,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { cachedTransform } from './conv2d-filter-cache.ts';
 import { allocF32, f32Offset, heapF32, release } from './conv2d-util.ts';
 import { stockWasmKernel } from './util-stock-kernels.ts';
+import { geometry2d, nativeConv } from '../native-conv/native-conv.ts';
 
 /** XNNPACK's GEMM costs about the same for 1 … 8 output channels. */
 const GEMM_TILE = 8;
@@ -53,6 +54,10 @@ export function conv2dWasm(backend: BackendWasm, x: TensorInfo, filter: TensorIn
     false,
     backend_util.convertConv2DDataFormat(attrs.dataFormat),
   );
+  if (info.dataFormat === 'channelsLast') {
+    const native = nativeConv(backend, 'forward', geometry2d(info), x, filter);
+    if (native !== undefined) return native;
+  }
   const b = outputBlockSize(info);
   if (b === 1) return stock.kernelFunc({ inputs: { x, filter }, backend, attrs: attrs as unknown as Record<string, never> }) as TensorInfo;
 

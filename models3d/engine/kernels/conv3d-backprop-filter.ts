@@ -11,6 +11,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { gatherDepths, reshaped } from './conv3d-util.ts';
 import { callWasmKernel, release } from './conv2d-util.ts';
+import { geometry3d, nativeConv } from '../native-conv/native-conv.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
@@ -34,6 +35,8 @@ export function conv3dBackpropFilterWasm(args: {
       param: 'dy',
     });
   }
+  const native = nativeConv(backend, 'backprop-filter', geometry3d(info), x, dy);
+  if (native !== undefined) return native;
   const front = info.padInfo.front;
   const tapShape = [filterHeight, filterWidth, inChannels, outChannels];
   const tapSize = util.sizeFromShape(tapShape);

@@ -10,6 +10,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { filterTap, gatherDepths } from './conv3d-util.ts';
 import { callWasmKernel, release } from './conv2d-util.ts';
+import { geometry3d, nativeConv } from '../native-conv/native-conv.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
@@ -40,6 +41,8 @@ export function conv3dBackpropInputWasm(args: {
       param: 'dy',
     });
   }
+  const native = nativeConv(backend, 'backprop-input', geometry3d(info), dy, filter);
+  if (native !== undefined) return native;
   const front = info.padInfo.front;
   const slab = inHeight * inWidth * inChannels;
   const dx = backend.makeOutput([n, inDepth, inHeight, inWidth, inChannels], 'float32');

@@ -10,6 +10,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { Accumulator, filterTap, gatherDepths, reshaped } from './conv3d-util.ts';
 import { callWasmKernel, release } from './conv2d-util.ts';
+import { geometry3d, nativeConv } from '../native-conv/native-conv.ts';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 
 type Shape5 = [number, number, number, number, number];
@@ -28,6 +29,8 @@ export function conv3dWasm(args: { inputs: { x: TensorInfo; filter: TensorInfo }
     });
   }
   const info = backend_util.computeConv3DInfo(x.shape as Shape5, filter.shape as Shape5, strides, dilations ?? 1, pad);
+  const native = nativeConv(backend, 'forward', geometry3d(info), x, filter);
+  if (native !== undefined) return native;
   const { batchSize: n, inDepth, inHeight, inWidth, inChannels, outDepth, outHeight, outWidth, outChannels } = info;
   const { filterDepth, filterHeight, filterWidth, strideDepth, dilationDepth } = info;
   const front = info.padInfo.front;

@@ -134,6 +134,19 @@ describe('initBackend', () => {
     expect(e.param).toBe('threads');
   });
 
+  it('puts wasm convolutions on onnxruntime by default and on XNNPACK when asked; bad engines are refused', async () => {
+    const auto = await initBackend('wasm', { threads: 2 });
+    expect(auto.convEngine?.engine).toBe('onnxruntime');
+    expect(auto.description).toMatch(/convolutions on onnxruntime-node \d+\.\d+\.\d+ CPU kernels, 2 threads$/);
+    const wasmOnly = await initBackend('wasm', { threads: 2, convEngine: 'xnnpack' });
+    expect(wasmOnly.convEngine?.engine).toBe('xnnpack');
+    expect(wasmOnly.description).toMatch(/convolutions on XNNPACK \(asked for\)$/);
+    const e = await errorOf(initBackend('wasm', { convEngine: 'mkl' as never }));
+    expect(e.code).toBe('VOXSHIFT_E_INVALID_ARGUMENT');
+    expect(e.param).toBe('convEngine');
+    await initBackend('wasm', { convEngine: 'auto' });
+  });
+
   it('shutdownBackend stops the workers; wasm restarts with 1 thread and no workers', async () => {
     await initBackend('wasm', { threads: 2 });
     shutdownBackend();

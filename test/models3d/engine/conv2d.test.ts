@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
-import { initBackend } from '../../../models3d/engine/backend.ts';
+import { backendInfo, initBackend } from '../../../models3d/engine/backend.ts';
+import { convSessionCount } from '../../../models3d/engine/native-conv/native-conv.ts';
 import { setFilterGradMethod, type FilterGradMethod } from '../../../models3d/engine/kernels/conv2d-backprop-filter.ts';
 import { cachedFilterCount } from '../../../models3d/engine/kernels/conv2d-filter-cache.ts';
 import { outputBlockSize } from '../../../models3d/engine/kernels/conv2d-forward.ts';
@@ -90,7 +91,7 @@ const CASES: Case[] = [
 describe('2-D convolution kernels on wasm against the pure-JS reference', () => {
   beforeAll(async () => {
     await initBackend('cpu');
-    await initBackend('wasm', { threads: 2 });
+    await initBackend('wasm', { threads: 2, convEngine: 'xnnpack' });
   });
   afterAll(() => {
     setFilterGradMethod(undefined);
@@ -197,5 +198,47 @@ describe('2-D convolution kernels on wasm against the pure-JS reference', () => 
     tf.dispose([a, b, c, f, f2, dy]);
     expect(cachedFilterCount(backend)).toBe(before);
     expect(tf.memory().numTensors).toBe(numTensors);
+  });
+});
+
+describe("2-D convolutions on onnxruntime's CPU kernels (convEngine 'onnxruntime') against the pure-JS reference", () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+    await initBackend('wasm', { threads: 2, convEngine: 'onnxruntime' });
+  });
+
+  CASES.forEach((c, k) => {
+    it(c.name, () => {
+      const [y, dx, df] = convGrads('wasm', c, 10 * k + 3);
+      const [yRef, dxRef, dfRef] = convGrads('cpu', c, 10 * k + 3);
+      expect(relErr(y, yRef)).toBeLessThan(1e-4);
+      expect(relErr(dx, dxRef)).toBeLessThan(1e-4);
+      expect(relErr(df, dfRef)).toBeLessThan(1e-4);
+    });
+  });
+
+  it('conv2dTranspose and a dilated forward match; the wasm backend names the engine', () => {
+    expect(backendInfo()?.convEngine?.engine).toBe('onnxruntime');
+    expect(backendInfo()?.description).toMatch(/convolutions on onnxruntime-node/);
+    const out = transposeConv('wasm', [2, 5, 4, 8], [3, 3, 6, 8], [2, 10, 8, 6], 2, 'same', 50);
+    expect(relErr(out, transposeConv('cpu', [2, 5, 4, 8], [3, 3, 6, 8], [2, 10, 8, 6], 2, 'same', 50))).toBeLessThan(1e-4);
+    const dilated = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => tf.conv2d(tf.tensor4d(values(1 * 12 * 11 * 3, 5), [1, 12, 11, 3]), tf.tensor4d(values(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]), 1, 'same', 'NHWC', 2).dataSync() as Float32Array);
+    };
+    expect(relErr(dilated('wasm'), dilated('cpu'))).toBeLessThan(1e-4);
+  });
+
+  it('a gradient step leaks no tensor and reuses its sessions', () => {
+    tf.setBackend('wasm');
+    const c = CASES[2];
+    const step = () => tf.dispose(convGrads('wasm', c, 7).map((a) => tf.tensor(a)));
+    step();
+    const sessions = convSessionCount();
+    const before = tf.memory().numTensors;
+    step();
+    step();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(convSessionCount()).toBe(sessions);
   });
 });

@@ -1,13 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../models3d/engine/backend.ts';
+import type { ConvEngine } from '../../../models3d/engine/native-conv/native-conv.ts';
 
 /**
  * Starts the pure-JS and the wasm backend (one thread) the way the product does — initBackend
- * registers every voxshift kernel on wasm and the gradient fixes — and leaves wasm active.
+ * registers every voxshift kernel on wasm and the gradient fixes — and leaves wasm active, its
+ * convolutions on `convEngine` (default XNNPACK, the WebAssembly kernels these tests are about).
  */
-export async function initBothBackends(): Promise<void> {
+export function initBothBackends(): Promise<void> {
+  return initBothBackendsOn('xnnpack');
+}
+
+export async function initBothBackendsOn(convEngine: ConvEngine): Promise<void> {
   await initBackend('cpu');
-  await initBackend('wasm', { threads: 1 });
+  await initBackend('wasm', { threads: 1, convEngine });
 }
 
 /** Deterministic pseudo-random values in [-1, 1). */

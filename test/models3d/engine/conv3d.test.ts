@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { conv3dKernelConfigs } from '../../../models3d/engine/kernels/conv3d-kernels.ts';
-import { initBothBackends, onBackend, randomValues, relError } from './conv3d-helpers.ts';
+import { convSessionCount, releaseConvSessions } from '../../../models3d/engine/native-conv/native-conv.ts';
+import { initBothBackends, initBothBackendsOn, onBackend, randomValues, relError } from './conv3d-helpers.ts';
 
 type S5 = [number, number, number, number, number];
 type Pad = 'same' | 'valid';
@@ -124,6 +125,36 @@ describe('Conv3D on wasm as sums of Conv2D over depth taps', () => {
     expect(tf.memory().numTensors).toBe(before.numTensors);
     expect(tf.memory().numBytes).toBe(before.numBytes);
     expect(backend.numDataIds()).toBe(before.ids);
+    tf.dispose([x, w]);
+  });
+});
+
+describe("Conv3D and its gradients on onnxruntime's CPU kernels (convEngine 'onnxruntime')", () => {
+  beforeAll(() => initBothBackendsOn('onnxruntime'));
+
+  it.each(cases)('forward, input and filter gradients match the pure-JS backend: %s', async (c) => {
+    const seed = c.x.reduce((a, b) => a * 17 + b, 3);
+    const ref = await onBackend('cpu', forwardAndGrads(c, seed));
+    const ours = await onBackend('wasm', forwardAndGrads(c, seed));
+    for (let k = 0; k < 3; k++) expect(relError(ours[k], ref[k]), `${['y', 'dx', 'dw'][k]} for ${name(c)}`).toBeLessThan(1e-4);
+  });
+
+  it('reuses one session per geometry and leaks no tensor across steps', () => {
+    const c = cases[1];
+    const x = tf.tensor(randomValues(tf.util.sizeFromShape(c.x), 5), c.x) as tf.Tensor5D;
+    const w = tf.tensor(randomValues(tf.util.sizeFromShape(c.w), 6), c.w) as tf.Tensor5D;
+    const step = (): void => {
+      tf.dispose(tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.strides, c.pad)))([x, w]));
+    };
+    releaseConvSessions();
+    step();
+    const sessions = convSessionCount();
+    expect(sessions).toBe(3); // forward, input gradient, filter gradient
+    const before = tf.memory();
+    for (let i = 0; i < 3; i++) step();
+    expect(convSessionCount()).toBe(sessions);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
     tf.dispose([x, w]);
   });
 });

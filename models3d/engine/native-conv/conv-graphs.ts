@@ -1,0 +1,146 @@
+/**
+ * Single-operation ONNX graphs for the convolutions of a training step, channels-last in and out (as
+ * tfjs keeps its tensors), run by onnxruntime's CPU kernels (MLAS: AVX2/AVX-512 GEMMs, which the wasm
+ * backend's 128-bit SIMD cannot match):
+ * - forward: Conv between two Transposes;
+ * - input gradient: ConvTranspose with the forward convolution's pads and an output padding that
+ *   restores the input's exact size;
+ * - filter gradient: the padded input's stride-s views for every kernel tap, concatenated along channels
+ *   (an im2col) and multiplied with dy by one Gemm per depth tap: dW[taps·Ci, Co] = colsᵀ · dy.
+ * Filters stay in tfjs's [...kernel, in, out] layout; graph inputs are named `a`, `b`, the output `y`.
+ */
+import onnxProto from 'onnx-proto';
+import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
+
+const { onnx } = onnxProto;
+type Node = InstanceType<typeof onnx.NodeProto>;
+type Tensor = InstanceType<typeof onnx.TensorProto>;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+
+/** One convolution's geometry (dilation 1 for the gradients), channels-last. */
+export interface ConvGeometry {
+  dims: 2 | 3;
+  batch: number;
+  /** Input spatial size, [H, W] or [D, H, W]. */
+  inSize: number[];
+  outSize: number[];
+  kernel: number[];
+  strides: number[];
+  dilations: number[];
+  padBegin: number[];
+  padEnd: number[];
+  inChannels: number;
+  outChannels: number;
+}
+
+export type ConvOp = 'forward' | 'backprop-input' | 'backprop-filter';
+
+export function geometryKey(op: ConvOp, g: ConvGeometry): string {
+  return [op, g.batch, g.inSize, g.outSize, g.kernel, g.strides, g.dilations, g.padBegin, g.padEnd, g.inChannels, g.outChannels].join('|');
+}
+
+const prod = (v: readonly number[]): number => v.reduce((a, b) => a * b, 1);
+
+/** Shapes of the graph's inputs and output (channels-last; filters [...kernel, in, out]). */
+export function graphShapes(op: ConvOp, g: ConvGeometry): { a: number[]; b: number[]; y: number[] } {
+  const x = [g.batch, ...g.inSize, g.inChannels];
+  const dy = [g.batch, ...g.outSize, g.outChannels];
+  const w = [...g.kernel, g.inChannels, g.outChannels];
+  if (op === 'forward') return { a: x, b: w, y: dy };
+  if (op === 'backprop-input') return { a: dy, b: w, y: x };
+  return { a: x, b: dy, y: w };
+}
+
+/**
+ * The output padding that makes ConvTranspose return the input's size, per axis, or undefined when
+ * none in [0, stride) does (input rows the forward convolution never read — left to the wasm kernels).
+ */
+export function outputPadding(g: ConvGeometry): number[] | undefined {
+  const op = g.inSize.map((n, i) => n - ((g.outSize[i] - 1) * g.strides[i] + (g.kernel[i] - 1) * g.dilations[i] + 1 - g.padBegin[i] - g.padEnd[i]));
+  return op.every((p, i) => p >= 0 && p < Math.max(g.strides[i], g.dilations[i])) ? op : undefined;
+}
+
+export function buildConvGraph(op: ConvOp, g: ConvGeometry): Uint8Array {
+  const shapes = graphShapes(op, g);
+  const nodes: Node[] = [];
+  const inits: Tensor[] = [];
+  const toFirst = [0, g.dims + 1, ...range(1, g.dims + 1)];
+  const toLast = [0, ...range(2, g.dims + 2), 1];
+  const filterToOi = [g.dims + 1, g.dims, ...range(0, g.dims)];
+  const transpose = (input: string, output: string, perm: number[]): void => {
+    nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: [input], output: [output], attribute: [ints('perm', perm)] }));
+  };
+  const convAttrs = [
+    ints('kernel_shape', g.kernel),
+    ints('strides', g.strides),
+    ints('dilations', g.dilations),
+    ints('pads', [...g.padBegin, ...g.padEnd]),
+  ];
+  if (op === 'forward' || op === 'backprop-input') {
+    transpose('a', 'a_cf', toFirst);
+    transpose('b', 'w_oi', filterToOi);
+    const attrs = op === 'forward' ? convAttrs : [...convAttrs, ints('output_padding', outputPadding(g) ?? g.inSize.map(() => 0))];
+    nodes.push(onnx.NodeProto.create({ opType: op === 'forward' ? 'Conv' : 'ConvTranspose', input: ['a_cf', 'w_oi'], output: ['y_cf'], attribute: attrs }));
+    transpose('y_cf', 'y', toLast);
+  } else {
+    filterGradient(g, nodes, inits);
+  }
+  const graph = onnx.GraphProto.create({
+    name: `voxshift-${op}`,
+    node: nodes,
+    initializer: inits,
+    input: [valueInfo('a', shapes.a), valueInfo('b', shapes.b)],
+    output: [valueInfo('y', shapes.y)],
+  });
+  const model = onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], producerName: 'voxshift', graph });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** dW = Σ over output positions of x_pad[tap view] ⊗ dy, as im2col + Gemm per depth tap. */
+function filterGradient(g: ConvGeometry, nodes: Node[], inits: Tensor[]): void {
+  const d = g.dims;
+  const rows = g.batch * prod(g.outSize);
+  // Pad so every tap's view fits: (out − 1)·s + k rows after the begin padding.
+  const padAfter = g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]));
+  inits.push(int64('pads', [0, ...g.padBegin, 0, 0, ...padAfter, 0]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['a', 'pads'], output: ['x_pad'] }));
+  inits.push(int64('rows_dy', [rows, g.outChannels]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['b', 'rows_dy'], output: ['dy_2d'] }));
+  const spatialAxes = range(1, d + 1);
+  inits.push(int64('axes', spatialAxes), int64('steps', g.strides));
+  const planeTaps = d === 3 ? g.kernel[1] * g.kernel[2] : g.kernel[0] * g.kernel[1];
+  inits.push(int64('rows_cols', [rows, planeTaps * g.inChannels]));
+  const depthTaps = d === 3 ? g.kernel[0] : 1;
+  const parts: string[] = [];
+  for (let t = 0; t < depthTaps; t++) {
+    const views: string[] = [];
+    for (let p = 0; p < planeTaps; p++) {
+      const tap = d === 3 ? [t, Math.floor(p / g.kernel[2]), p % g.kernel[2]] : [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
+      const name = `v${t}_${p}`;
+      inits.push(int64(`${name}_s`, tap), int64(`${name}_e`, tap.map((k, i) => k + (g.outSize[i] - 1) * g.strides[i] + 1)));
+      nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['x_pad', `${name}_s`, `${name}_e`, 'axes', 'steps'], output: [name] }));
+      views.push(name);
+    }
+    const cols = `cols${t}`;
+    if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [`${cols}_nd`] }));
+    else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [`${cols}_nd`], attribute: [int('axis', d + 1)] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`${cols}_nd`, 'rows_cols'], output: [cols] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Gemm', input: [cols, 'dy_2d'], output: [`dw${t}`], attribute: [int('transA', 1)] }));
+    parts.push(`dw${t}`);
+  }
+  if (parts.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: parts, output: ['dw'] }));
+  else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: parts, output: ['dw'], attribute: [int('axis', 0)] }));
+  inits.push(int64('w_shape', [...g.kernel, g.inChannels, g.outChannels]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['dw', 'w_shape'], output: ['y'] }));
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+function valueInfo(name: string, shape: readonly number[]): InstanceType<typeof onnx.ValueInfoProto> {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((n) => ({ dimValue: n })) } } },
+  });
+}
