@@ -19,10 +19,11 @@ import { trainModel } from '../../models3d/training/train-model.ts';
 import { invocation } from '../invocation.ts';
 import { createProgressBar } from '../progress.ts';
 import type { RegisterCommand } from './index.ts';
+import { registerTrainSegmenter } from './train-segmenter.ts';
 
 interface TrainCliOptions {
   dims: string;
-  out: string;
+  out?: string;
   a?: string[];
   b?: string[];
   aModality?: string;
@@ -161,11 +162,16 @@ async function loadDomain(paths: readonly string[], label: string, onFile: (path
 }
 
 export const registerTrain: RegisterCommand = (program: Command, setExitCode) => {
-  program
+  // `train segmenter` is a subcommand with options of its own: positional options keep the program and
+  // `train` from taking its --out, --steps... as theirs.
+  program.enablePositionalOptions();
+  const train = program
     .command('train')
-    .description('train a CycleGAN (unpaired) or Pix2Pix (paired) translation model, 2D or 3D')
+    .enablePositionalOptions()
+    .description('train a CycleGAN (unpaired) or Pix2Pix (paired) translation model, 2D or 3D (or: train segmenter --help)')
     .argument('<kind>', 'cyclegan or pix2pix')
-    .requiredOption('--out <dir>', 'output folder (checkpoint/, model/, log.jsonl, montage/)')
+    // Required, but checked in the action: commander checks a parent's mandatory options for its subcommands too.
+    .option('--out <dir>', 'output folder (checkpoint/, model/, log.jsonl, montage/) (required)')
     .option('--dims <n>', '2 (slices) or 3 (patches, CubeGAN)', '2')
     .option('--a <paths...>', 'domain A volumes (files, or folders of files / a DICOM series)')
     .option('--b <paths...>', 'domain B volumes (Pix2Pix: registered to A, in the same order)')
@@ -210,6 +216,7 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         throw new VoxshiftError('INVALID_ARGUMENT', `model kind must be cyclegan or pix2pix, got ${JSON.stringify(kindArg)}`, { param: 'kind' });
       }
       const kind: ModelKind = kindArg;
+      if (o.out === undefined) throw new VoxshiftError('INVALID_ARGUMENT', "required option '--out <dir>' not specified", { param: 'out' });
       const say = (s: string): boolean => process.stderr.write(`${s}\n`);
       let a: Volume[];
       let b: Volume[];
@@ -283,4 +290,5 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         process.off('SIGINT', onSigint);
       }
     });
+  registerTrainSegmenter(train, setExitCode);
 };
