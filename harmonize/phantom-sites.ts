@@ -38,6 +38,18 @@ export const PHANTOM_SITES: Readonly<Record<string, Partial<ScannerEffects>>> = 
   },
 });
 
+/**
+ * A harsher variant with the spread real multi-site T1w shows: uncorrected 3 T bias (±20–35 %),
+ * SNR from ~50 down to ~20 (noise 2–5 % of white matter: 1.5 T and parallel imaging against 3 T),
+ * a 2 mm point spread at one site and 6 mm thick slices (clinical 2D T1) at another. The contrast
+ * curves, scales and offsets are those of PHANTOM_SITES. bench/harmonize.ts --sites realistic.
+ */
+export const PHANTOM_SITES_REALISTIC: Readonly<Record<string, Partial<ScannerEffects>>> = Object.freeze({
+  siteA: { biasStrength: 0.2, biasScaleMm: 150, noiseSigma: 0.02 },
+  siteB: { ...PHANTOM_SITES.siteB, biasStrength: 0.35, biasScaleMm: 100, noiseSigma: 0.05, blurFwhmMm: 2 },
+  siteC: { ...PHANTOM_SITES.siteC, biasStrength: 0.15, biasScaleMm: 200, noiseSigma: 0.035, blurFwhmMm: 0, sliceThicknessMm: 6, sliceAxis: 2 },
+});
+
 export const PHANTOM_REFERENCE_SITE = 'siteA';
 
 /** A small grid (3.2 × 3.2 × 4 mm over the head's field of view) that keeps cohorts fast. */

@@ -8,19 +8,36 @@
  *   standard deviation under the same method, so methods with different output scales compare), and
  *   a PNG of the per-site histograms, one panel per method;
  * - site classifier (site-classifier.ts): cross-validated accuracy, repeated over `repeats` fold
- *   assignments, on (a) histogram features of each image (foreground percentiles, mean, sd) and,
- *   with label maps, (b) the mean intensity of each tissue region. Chance is 1/sites. Note that
- *   histogram matching equalises (a) by construction; (b) is then the stricter test;
- * - anatomy (anatomy.ts, with label maps): Dice of a segmenter learned on the reference site's
- *   training subjects against the ground truth (mean over tissue classes), and Dice between a
- *   per-image k-means segmentation of the harmonized and of the original image;
+ *   assignments, on each feature family of image-features.ts separately — `histogram` (what
+ *   histogram matching and Nyúl equalise by construction, so a drop there proves little),
+ *   `tissue-ratio`, and the families no method targets: `noise`, `sharpness`, `bias`, `texture`, and
+ *   all four together (`non-targeted`) — plus, with label maps, `tissue` (the mean intensity of each
+ *   labelled region, in image units). Chance is 1/sites;
+ * - anatomy, with validation/'s MR segmenter (validation/segment/mr-segmenter.ts) run on the
+ *   original and on the harmonized image inside the same body mask: per-class Dice harmonized vs
+ *   original, the findings of validation's segmentation-consistency check (checkConsistency:
+ *   hallucinated/removed tissue ≥ 200 mm³), and, with label maps and `truthClasses`, per-class Dice
+ *   against the ground truth. Classes are the shared ones (dark, fat, soft); fluid is merged into soft
+ *   on both sides because T1w shows CSF as its own mode only sometimes. The segmenter reads
+ *   intensities as ratios to soft tissue with 0 as signal void, so each image gets its void level
+ *   (0.5th percentile inside the body) subtracted and negatives clipped before segmenting: z-scored images and sites with an offset are
+ *   otherwise misread. This is a per-image offset, not a harmonisation;
+ * - reference-segmenter Dice (anatomy.ts, with label maps and `tissueClasses`): a fixed threshold
+ *   segmenter learned on the reference site's training subjects, applied as is to every harmonized
+ *   image, against the ground truth. It measures whether a tool tuned on the reference now works on
+ *   the other sites — intensity standardisation, not anatomy (it fails on a raw image of another site
+ *   whose anatomy is perfectly intact);
  * - ComBat (feature level): the region feature table (tissue means and volumes) of the original
  *   images, ComBat fitted on the training subjects and applied to the held-out ones; its row reports
  *   the tissue-mean classifier on the adjusted table.
- * Every measurement of one subject uses the original image's foreground mask.
+ * Every measurement of one subject uses the original image's foreground mask and tissue classes.
  */
 import { VoxshiftError } from '../../volumes/errors.ts';
+import { createVolume } from '../../volumes/volume.ts';
 import type { Volume } from '../../volumes/volume.ts';
+import { checkConsistency } from '../../validation/consistency/check-consistency.ts';
+import { mrSegmenter, type MrSegmenterOptions } from '../../validation/segment/mr-segmenter.ts';
+import { SHARED_CLASS } from '../../validation/segment/segmenter.ts';
 import { fitCombat, applyCombat } from '../combat.ts';
 import type { CycleGanFitOptions } from '../cyclegan.ts';
 import type { FeatureTable } from '../feature-table.ts';
@@ -31,16 +48,17 @@ import { HARMONIZE_METHODS } from '../model.ts';
 import { sortedCopy } from '../piecewise.ts';
 import { regionFeatures } from '../region-features.ts';
 import { checkSiteName, type SiteVolumes } from '../sites.ts';
-import { applyThresholdSegmenter, classDice, fitThresholdSegmenter, kmeansSegmentation, T1_CLASS_NAMES, T1_TISSUE_CLASSES, truthClasses, type ThresholdSegmenter } from './anatomy.ts';
+import { applyThresholdSegmenter, classDice, fitThresholdSegmenter, T1_CLASS_NAMES, T1_TISSUE_CLASSES, truthClasses, type ThresholdSegmenter } from './anatomy.ts';
 import { histogramPlotPng, type HistogramPanel } from './histogram-plot.ts';
-import { crossValidatedSiteAccuracy, histogramFeatures, type ClassifierKind } from './site-classifier.ts';
+import { FEATURE_FAMILIES, featureClasses, imageFeatures, NON_TARGETED_FAMILIES, type FeatureFamily, type ImageFeatures } from './image-features.ts';
+import { crossValidatedSiteAccuracy, type ClassifierKind } from './site-classifier.ts';
 import { pairwiseWasserstein } from './wasserstein.ts';
 
 export interface ExperimentSubject {
   site: string;
   subjectId: string;
   image: Volume;
-  /** Ground-truth labels (phantom tissue ids) for the anatomy and tissue-feature measures. */
+  /** Ground-truth labels (phantom tissue ids, or the label ids `regions` and `truthClasses` name). */
   labels?: Volume;
   role: 'train' | 'test';
 }
@@ -55,9 +73,13 @@ export interface ReportOptions {
   classifier?: { kind?: ClassifierKind; folds?: number; repeats?: number };
   /** Label id → region name for tissue features and ComBat; default the phantom's soft tissues. */
   regions?: Readonly<Record<number, string>>;
-  /** Ground-truth label → tissue class 1..K for the anatomy check; default T1 (hypointense, soft, fat). */
-  tissueClasses?: readonly number[];
+  /** Label id → shared class (1 dark, 2 fat, 3 soft, 4 fluid) for Dice against the labels; default the phantom's (PHANTOM_SHARED_CLASSES); null: no Dice against the labels. */
+  truthClasses?: readonly number[] | null;
+  /** Label id → class 1..K of the reference-site threshold segmenter; default T1 (hypointense, soft, fat) of the phantom; null: none. */
+  tissueClasses?: readonly number[] | null;
   classNames?: readonly string[];
+  /** validation/'s MR segmenter options (default: contrast from the metadata, else T1w). */
+  segmenter?: MrSegmenterOptions;
   log?: (line: string) => void;
 }
 
@@ -71,16 +93,35 @@ export interface AccuracySummary {
   folds: number;
 }
 
+/** The classifier's feature sets: image-features.ts families, all non-targeted ones together, and the labelled region means. */
+export type AccuracyFamily = FeatureFamily | 'non-targeted' | 'tissue';
+export const ACCURACY_FAMILIES: readonly AccuracyFamily[] = [...FEATURE_FAMILIES, 'non-targeted', 'tissue'];
+
+export interface DiceSummary {
+  mean: number;
+  perClass: Record<string, number>;
+  perSite: Record<string, number>;
+}
+
 export interface MethodRow {
   method: 'original' | HarmonizeMethod;
   level: 'image' | 'features';
   fitSeconds: number;
   applySeconds: number;
   wasserstein?: { pairs: Record<string, number>; mean: number; relative: number };
+  /** Site-classifier accuracy on each feature set. */
+  accuracy: Partial<Record<AccuracyFamily, AccuracySummary>>;
+  /** Same as accuracy.histogram and accuracy.tissue. */
   histogramAccuracy?: AccuracySummary;
   tissueAccuracy?: AccuracySummary;
-  diceVsTruth?: { mean: number; perClass: Record<string, number>; perSite: Record<string, number> };
-  diceVsOriginal?: { mean: number; perClass: Record<string, number> };
+  /** validation/'s MR segmenter on the harmonized image against the ground truth (shared classes). */
+  diceVsTruth?: DiceSummary;
+  /** validation/'s MR segmenter: harmonized vs original image. */
+  diceVsOriginal?: DiceSummary;
+  /** validation's consistency check, harmonized vs original: findings over all held-out subjects, and subjects with any. */
+  consistency?: { findings: number; hallucinated: number; removed: number; subjectsWithFindings: number };
+  /** The reference-site threshold segmenter against the ground truth (intensity standardisation, not anatomy). */
+  referenceSegmenterDice?: DiceSummary;
   error?: string;
 }
 
@@ -96,6 +137,16 @@ export interface HarmonizationReport {
 }
 
 export const DEFAULT_REGIONS: Readonly<Record<number, string>> = { 2: 'fat', 3: 'soft', 4: 'gm', 5: 'wm', 6: 'csf', 8: 'marrow' };
+
+/**
+ * Phantom tissue id → shared class as MR shows it (as test/validation/segment uses it): air, air
+ * cavity and cortical bone dark; fat; soft tissue, grey and white matter and fatty marrow soft;
+ * CSF and fluid 4 (merged into soft for the comparison, see the module comment).
+ */
+export const PHANTOM_SHARED_CLASSES: readonly number[] = [0, 1, 2, 3, 3, 3, 4, 1, 3, 4];
+
+const SEG_CLASSES = [SHARED_CLASS.DARK, SHARED_CLASS.FAT, SHARED_CLASS.SOFT] as const;
+const SEG_CLASS_NAMES = ['dark', 'fat', 'soft'];
 
 function mean(a: readonly number[]): number {
   return a.reduce((s, v) => s + v, 0) / a.length;
@@ -120,6 +171,41 @@ function classify(features: number[][], sites: string[], o: ReportOptions['class
   return { kind, accuracy: mean(accs), min: Math.min(...accs), max: Math.max(...accs), repeats, folds };
 }
 
+/** Shared classes 1 dark, 2 fat, 3 soft inside the mask (fluid merged into soft, unlabelled air dark), 0 outside. */
+function mergeFluid(seg: ArrayLike<number>, mask: Uint8Array, map?: readonly number[]): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  for (let p = 0; p < mask.length; p++) {
+    if (mask[p] === 0) continue;
+    const c = map ? (map[seg[p]] ?? 0) : seg[p];
+    // inside the body, air is a signal void like any other
+    out[p] = c === SHARED_CLASS.FLUID ? SHARED_CLASS.SOFT : c === 0 ? SHARED_CLASS.DARK : c;
+  }
+  return out;
+}
+
+/**
+ * The image minus its signal-void level, negatives clipped: the 0.5th percentile inside the body
+ * mask (internal air and cortical bone are void on MR), so it does not depend on what a method does
+ * to the voxels outside the mask.
+ */
+export function voidAtZero(image: Volume, mask: Uint8Array): Volume<Float32Array> {
+  const s = sortedCopy(maskedValues(image, mask));
+  const floor = s.length > 0 ? s[Math.floor(0.005 * (s.length - 1))] : 0;
+  const data = new Float32Array(image.data.length);
+  for (let p = 0; p < data.length; p++) data[p] = Math.max(0, image.data[p] - floor);
+  return createVolume<Float32Array>({ ...image, data, kind: 'intensity' });
+}
+
+function summarise(perSubject: number[][], names: readonly string[], sites: readonly string[], siteOf: readonly string[]): DiceSummary {
+  const perSite: Record<string, number> = {};
+  for (const site of sites) perSite[site] = mean(perSubject.filter((_, i) => siteOf[i] === site).map(mean));
+  return {
+    mean: mean(perSubject.map(mean)),
+    perClass: Object.fromEntries(names.map((c, k) => [c, mean(perSubject.map((d) => d[k]))])),
+    perSite,
+  };
+}
+
 /** Runs the experiment (see the module comment). */
 export async function harmonizationReport(options: ReportOptions): Promise<HarmonizationReport> {
   const log = options.log ?? (() => undefined);
@@ -141,22 +227,37 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
     if (!HARMONIZE_METHODS.includes(m)) throw new VoxshiftError('INVALID_ARGUMENT', `unknown method ${JSON.stringify(m)} (methods: ${HARMONIZE_METHODS.join(', ')})`, { param: 'methods' });
   }
   const regions = options.regions ?? DEFAULT_REGIONS;
-  const classOf = options.tissueClasses ?? T1_TISSUE_CLASSES;
+  const regionIds = Object.keys(regions).map(Number);
+  const classOf = options.tissueClasses === undefined ? T1_TISSUE_CLASSES : options.tissueClasses;
   const classNames = options.classNames ?? T1_CLASS_NAMES;
+  const truthMap = options.truthClasses === undefined ? PHANTOM_SHARED_CLASSES : options.truthClasses;
   const labelled = all.every((s) => s.labels !== undefined);
+  for (const s of labelled ? all : []) {
+    const l = s.labels as Volume;
+    if (l.data.length !== s.image.data.length || l.shape.some((n, a) => n !== s.image.shape[a])) {
+      throw new VoxshiftError('GEOMETRY_MISMATCH', `${s.subjectId}: the label map is ${l.shape.join('×')} but the image is ${s.image.shape.join('×')}`, { param: 'labels' });
+    }
+  }
+  const segmenter = mrSegmenter(options.segmenter ?? {});
 
-  log(`foreground masks of ${all.length} images`);
+  log(`foreground masks and tissue classes of ${all.length} images`);
   const masks = new Map(all.map((s) => [s.subjectId, foregroundMask(s.image, s.subjectId)]));
   const mask = (s: ExperimentSubject): Uint8Array => masks.get(s.subjectId) as Uint8Array;
-  let segmenter: ThresholdSegmenter | undefined;
-  if (labelled) {
-    segmenter = fitThresholdSegmenter(
+  const classes = new Map(test.map((s) => [s.subjectId, featureClasses(s.image, mask(s))]));
+  const bodies = new Map(test.map((s) => [s.subjectId, createVolume<Uint8Array>({ ...s.image, data: Uint8Array.from(mask(s)), kind: 'label' })]));
+  let thresholdSeg: ThresholdSegmenter | undefined;
+  if (labelled && classOf) {
+    thresholdSeg = fitThresholdSegmenter(
       train.filter((s) => s.site === reference).map((s) => ({ image: s.image.data, labels: (s.labels as Volume).data, mask: mask(s) })),
       classOf,
       classNames,
     );
   }
-  const originalKmeans = new Map(test.map((s) => [s.subjectId, kmeansSegmentation(s.image.data, mask(s))]));
+  const segment = (s: ExperimentSubject, image: Volume): Volume<Uint8Array> =>
+    segmenter.segment(voidAtZero(image, mask(s)), { body: bodies.get(s.subjectId) as Volume<Uint8Array> });
+  log(`segmenting ${test.length} original held-out images (validation mr-segmenter)`);
+  const originalSeg = new Map(test.map((s) => [s.subjectId, segment(s, s.image)]));
+  const truthSeg = labelled && truthMap ? new Map(test.map((s) => [s.subjectId, mergeFluid((s.labels as Volume).data, mask(s), truthMap)])) : undefined;
   const testSites = test.map((s) => s.site);
   const regionMeans = (s: ExperimentSubject, image: Volume): number[] => {
     const f = regionFeatures(image, s.labels as Volume, regions, s.subjectId);
@@ -184,31 +285,66 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
     const refMean = mean(Array.from(ref));
     const refSd = Math.sqrt(ref.reduce((a, v) => a + (v - refMean) ** 2, 0) / ref.length);
     const w = mean(Object.values(pairs));
+
+    const feats: ImageFeatures[] = test.map((s, i) =>
+      imageFeatures(images[i], {
+        mask: mask(s),
+        classes: classes.get(s.subjectId) as Uint8Array,
+        ...(labelled ? { labels: (s.labels as Volume).data, regions: regionIds } : {}),
+      }),
+    );
+    const accuracy: MethodRow['accuracy'] = {};
+    for (const f of FEATURE_FAMILIES) accuracy[f] = classify(feats.map((x) => x[f]), testSites, options.classifier);
+    accuracy['non-targeted'] = classify(feats.map((x) => NON_TARGETED_FAMILIES.flatMap((f) => x[f])), testSites, options.classifier);
+    if (labelled) accuracy.tissue = classify(test.map((s, i) => regionMeans(s, images[i])), testSites, options.classifier);
     const row: MethodRow = {
       method,
       level: 'image',
       fitSeconds,
       applySeconds,
       wasserstein: { pairs, mean: w, relative: w / refSd },
-      histogramAccuracy: classify(
-        test.map((s, i) => histogramFeatures(sortedCopy(maskedValues(images[i], mask(s))))),
-        testSites,
-        options.classifier,
-      ),
+      accuracy,
+      ...(accuracy.histogram ? { histogramAccuracy: accuracy.histogram } : {}),
+      ...(accuracy.tissue ? { tissueAccuracy: accuracy.tissue } : {}),
     };
-    if (labelled && segmenter) {
-      row.tissueAccuracy = classify(test.map((s, i) => regionMeans(s, images[i])), testSites, options.classifier);
-      const perSubject = test.map((s, i) => classDice(applyThresholdSegmenter(segmenter as ThresholdSegmenter, images[i].data, mask(s)), truthClasses((s.labels as Volume).data, mask(s), classOf), classNames.length));
-      const perSite: Record<string, number> = {};
-      for (const site of sites) perSite[site] = mean(perSubject.filter((_, i) => test[i].site === site).map(mean));
-      row.diceVsTruth = {
-        mean: mean(perSubject.map(mean)),
-        perClass: Object.fromEntries(classNames.map((c, k) => [c, mean(perSubject.map((d) => d[k]))])),
-        perSite,
-      };
+
+    const segs = test.map((s, i) => (method === 'original' ? (originalSeg.get(s.subjectId) as Volume<Uint8Array>) : segment(s, images[i])));
+    const merged = test.map((s, i) => mergeFluid(segs[i].data, mask(s)));
+    row.diceVsOriginal = summarise(
+      test.map((s, i) => classDice(merged[i], mergeFluid((originalSeg.get(s.subjectId) as Volume<Uint8Array>).data, mask(s)), SEG_CLASSES.length)),
+      SEG_CLASS_NAMES,
+      sites,
+      testSites,
+    );
+    const consistency = { findings: 0, hallucinated: 0, removed: 0, subjectsWithFindings: 0 };
+    test.forEach((s, i) => {
+      const r = checkConsistency({
+        source: s.image,
+        synthetic: images[i],
+        sourceSegmenter: segmenter,
+        syntheticSegmenter: segmenter,
+        segmentations: { source: originalSeg.get(s.subjectId) as Volume<Uint8Array>, synthetic: segs[i] },
+      });
+      consistency.findings += r.findings.length;
+      consistency.hallucinated += r.findings.filter((f) => f.type === 'hallucinated').length;
+      consistency.removed += r.findings.filter((f) => f.type === 'removed').length;
+      if (r.findings.length > 0) consistency.subjectsWithFindings++;
+    });
+    row.consistency = consistency;
+    if (truthSeg) {
+      row.diceVsTruth = summarise(
+        test.map((s, i) => classDice(merged[i], truthSeg.get(s.subjectId) as Uint8Array, SEG_CLASSES.length)),
+        SEG_CLASS_NAMES,
+        sites,
+        testSites,
+      );
     }
-    const km = test.map((s, i) => classDice(kmeansSegmentation(images[i].data, mask(s)), originalKmeans.get(s.subjectId) as Uint8Array, 3));
-    row.diceVsOriginal = { mean: mean(km.map(mean)), perClass: Object.fromEntries(['low', 'mid', 'high'].map((c, k) => [c, mean(km.map((d) => d[k]))])) };
+    if (labelled && thresholdSeg && classOf) {
+      const perSubject = test.map((s, i) =>
+        classDice(applyThresholdSegmenter(thresholdSeg as ThresholdSegmenter, images[i].data, mask(s)), truthClasses((s.labels as Volume).data, mask(s), classOf), classNames.length),
+      );
+      row.referenceSegmenterDice = summarise(perSubject, classNames, sites, testSites);
+    }
     return row;
   };
 
@@ -241,7 +377,7 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
       const out: Volume[] = [];
       for (const s of test) out.push(await h.apply(s.image, { site: s.site, mask: mask(s) }));
       const applySeconds = (performance.now() - t1) / 1000;
-      log(`${method}: fitted in ${fitSeconds.toFixed(1)} s, applied to ${test.length} subjects in ${applySeconds.toFixed(1)} s`);
+      log(`${method}: fitted in ${fitSeconds.toFixed(1)} s, applied to ${test.length} subjects in ${applySeconds.toFixed(1)} s; measuring`);
       rows.push(measureImages(method, out, fitSeconds, applySeconds));
     } finally {
       h.dispose();
@@ -250,7 +386,7 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
 
   if (methods.includes('combat')) {
     if (!labelled) {
-      rows.push({ method: 'combat', level: 'features', fitSeconds: 0, applySeconds: 0, error: 'ComBat needs label maps for its region feature table' });
+      rows.push({ method: 'combat', level: 'features', fitSeconds: 0, applySeconds: 0, accuracy: {}, error: 'ComBat needs label maps for its region feature table' });
     } else {
       log('combat: region feature table of the original images');
       const table = (list: readonly ExperimentSubject[]): FeatureTable => {
@@ -265,13 +401,8 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
       const adjusted = applyCombat(fit.model, table(test));
       const applySeconds = (performance.now() - t1) / 1000;
       const meanCols = Object.values(regions).map((r) => adjusted.features.indexOf(`${r}_mean`));
-      rows.push({
-        method: 'combat',
-        level: 'features',
-        fitSeconds,
-        applySeconds,
-        tissueAccuracy: classify(adjusted.values.map((v) => meanCols.map((c) => v[c])), testSites, options.classifier),
-      });
+      const tissue = classify(adjusted.values.map((v) => meanCols.map((c) => v[c])), testSites, options.classifier);
+      rows.push({ method: 'combat', level: 'features', fitSeconds, applySeconds, accuracy: { tissue }, tissueAccuracy: tissue });
     }
   }
 
@@ -280,38 +411,61 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
     sites,
     subjects: { train: count(train), test: count(test) },
     chance: 1 / sites.length,
-    ...(segmenter ? { segmenter: { thresholds: segmenter.thresholds, classes: segmenter.names, trainingAccuracy: segmenter.trainingAccuracy } } : {}),
+    ...(thresholdSeg ? { segmenter: { thresholds: thresholdSeg.thresholds, classes: thresholdSeg.names, trainingAccuracy: thresholdSeg.trainingAccuracy } } : {}),
     rows,
     histogramPng: histogramPlotPng(panels).png,
   };
 }
 
-/** The side-by-side table (plain text). */
+const SHORT: Record<AccuracyFamily, string> = {
+  histogram: 'hist',
+  tissue: 'tissue',
+  'tissue-ratio': 'ratio',
+  noise: 'noise',
+  sharpness: 'sharp',
+  bias: 'bias',
+  texture: 'texture',
+  'non-targeted': 'non-tgt',
+};
+
+/** The side-by-side tables (plain text): site-classifier accuracy per feature family, then distributions and anatomy. */
 export function formatReport(r: HarmonizationReport): string {
   const pct = (a?: AccuracySummary): string => (a ? `${(100 * a.accuracy).toFixed(0)}%` : '—');
   const f3 = (v?: number): string => (v === undefined ? '—' : v.toFixed(3));
-  const head = ['method', 'W1/σ ref', 'site acc (hist)', 'site acc (tissue)', 'Dice vs truth', 'Dice vs orig', 'fit s', 'apply s'];
-  const lines = r.rows.map((row) => [
-    row.level === 'features' ? `${row.method} (features)` : row.method,
-    row.wasserstein ? row.wasserstein.relative.toFixed(3) : '—',
-    pct(row.histogramAccuracy),
-    pct(row.tissueAccuracy),
-    f3(row.diceVsTruth?.mean),
-    f3(row.diceVsOriginal?.mean),
-    row.fitSeconds.toFixed(1),
-    row.applySeconds.toFixed(1),
-  ]);
-  const widths = head.map((h, k) => Math.max(h.length, ...lines.map((l) => l[k].length)));
-  const fmt = (cells: string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
+  const name = (row: MethodRow): string => (row.level === 'features' ? `${row.method} (features)` : row.method);
+  const table = (head: string[], lines: string[][]): string[] => {
+    const widths = head.map((h, k) => Math.max(h.length, ...lines.map((l) => l[k].length)));
+    const fmt = (cells: string[]): string => cells.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join('  ');
+    return [fmt(head), fmt(head.map((_, k) => '-'.repeat(widths[k]))), ...lines.map(fmt)];
+  };
+  const families = ACCURACY_FAMILIES.filter((f) => r.rows.some((row) => row.accuracy[f] !== undefined));
   const out = [
     `sites ${r.sites.join(', ')} (reference ${r.reference}); train ${JSON.stringify(r.subjects.train)}, held out ${JSON.stringify(r.subjects.test)}; chance ${(100 * r.chance).toFixed(0)}%`,
-    fmt(head),
-    fmt(head.map((_, k) => '-'.repeat(widths[k]))),
-    ...lines.map(fmt),
+    '',
+    'site-classifier accuracy by feature family (hist: what histmatch/nyul equalise; noise, sharp, bias, texture: targeted by no method; non-tgt: those four together)',
+    ...table(['method', ...families.map((f) => SHORT[f])], r.rows.map((row) => [name(row), ...families.map((f) => pct(row.accuracy[f]))])),
+    '',
+    'distributions and anatomy (Dice: validation mr-segmenter, classes dark/fat/soft; findings: validation consistency check vs original; ref-seg: threshold segmenter learned on the reference site)',
+    ...table(
+      ['method', 'W1/σ ref', 'Dice vs orig', 'Dice vs truth', 'min site', 'findings', 'ref-seg Dice', 'fit s', 'apply s'],
+      r.rows.map((row) => [
+        name(row),
+        row.wasserstein ? row.wasserstein.relative.toFixed(3) : '—',
+        f3(row.diceVsOriginal?.mean),
+        f3(row.diceVsTruth?.mean),
+        row.diceVsTruth ? f3(Math.min(...Object.values(row.diceVsTruth.perSite))) : '—',
+        row.consistency ? `${row.consistency.findings} (${row.consistency.subjectsWithFindings} subj)` : '—',
+        f3(row.referenceSegmenterDice?.mean),
+        row.fitSeconds.toFixed(1),
+        row.applySeconds.toFixed(1),
+      ]),
+    ),
   ];
   for (const row of r.rows) if (row.error) out.push(`${row.method}: ${row.error}`);
   if (r.segmenter) {
-    out.push(`Dice vs truth: mean over tissue classes (${r.segmenter.classes.join(', ')}) of a threshold segmenter learned on ${r.reference}'s training subjects (thresholds ${r.segmenter.thresholds.map((t) => t.toFixed(1)).join(', ')})`);
+    out.push(
+      `ref-seg Dice: mean over (${r.segmenter.classes.join(', ')}) of a threshold segmenter learned on ${r.reference}'s training subjects (thresholds ${r.segmenter.thresholds.map((t) => t.toFixed(1)).join(', ')}); it measures intensity standardisation, not anatomy`,
+    );
   }
   return `${out.join('\n')}\n`;
 }
