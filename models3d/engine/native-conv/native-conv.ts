@@ -18,6 +18,9 @@ import { loadOrtSync, type OrtNativeSession, type OrtTensor } from './ort-bindin
 export type ConvEngine = 'auto' | 'onnxruntime' | 'xnnpack';
 export const CONV_ENGINES: readonly ConvEngine[] = ['auto', 'onnxruntime', 'xnnpack'];
 
+/** Above this much im2col scratch a session frees it after each call (see `session`). */
+const ARENA_MAX_SCRATCH_BYTES = 64 * 2 ** 20;
+
 /** Sessions kept; the least recently used one is released beyond this. */
 const MAX_SESSIONS = 256;
 
@@ -105,6 +108,17 @@ export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a:
   return out;
 }
 
+/** The largest column matrix a graph of this geometry builds, in bytes (onnxruntime's im2col / ours). */
+function scratchBytes(op: ConvOp, g: ConvGeometry): number {
+  const taps = g.kernel.reduce((a, b) => a * b, 1);
+  const outVoxels = g.batch * g.outSize.reduce((a, b) => a * b, 1);
+  const inVoxels = g.batch * g.inSize.reduce((a, b) => a * b, 1);
+  if (op === 'forward') return 4 * outVoxels * taps * g.inChannels;
+  if (op === 'backprop-input') return 4 * outVoxels * taps * g.inChannels + 4 * inVoxels * g.inChannels;
+  const planeTaps = g.dims === 3 ? taps / g.kernel[0] : taps;
+  return 2 * 4 * outVoxels * planeTaps * g.inChannels;
+}
+
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((n, i) => n === b[i]);
 }
@@ -126,7 +140,9 @@ function session(op: ConvOp, g: ConvGeometry): CachedSession {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    enableCpuMemArena: true,
+    // An arena keeps a session's peak scratch (im2col columns) for its next call: worth it for small
+    // convolutions, hundreds of MB each for large 3-D ones, so those allocate per call instead.
+    enableCpuMemArena: scratchBytes(op, g) <= ARENA_MAX_SCRATCH_BYTES,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const shapes = graphShapes(op, g);
