@@ -55,6 +55,7 @@ export class JobManager {
   }
 
   workerState(): string {
+    if (this.queue.remote) return this.queue.isConnected?.() === false ? 'down' : this.queue.running() > 0 ? 'busy' : 'idle';
     const states = this.workers.map((w) => w.state);
     if (states.includes('busy')) return 'busy';
     if (states.includes('idle')) return 'idle';
@@ -63,6 +64,11 @@ export class JobManager {
 
   /** Recovers the store's unfinished jobs, then starts the workers and the queue's consumer. */
   async start(): Promise<void> {
+    if (this.queue.remote) {
+      // Jobs run in `voxshift worker` processes; their queue judges the running ones (stalled jobs).
+      for (const job of await this.store.listJobs()) if (job.state === 'queued' || job.state === 'running') await this.queue.restore(job.id);
+      return;
+    }
     for (const job of await this.store.listJobs()) {
       if (job.state === 'running') {
         if (job.attempts >= this.maxAttempts) {
@@ -79,7 +85,7 @@ export class JobManager {
         job.warnings = [...job.warnings, { code: 'RESTARTED', message: `the server stopped while this job ran (attempt ${job.attempts}); it was queued again` }];
         await this.persist(job);
       }
-      if (job.state === 'queued') this.queue.restore(job.id);
+      if (job.state === 'queued') await this.queue.restore(job.id);
     }
     const n = this.options.workers ?? 1;
     for (let i = 0; i < n; i++) {
@@ -119,7 +125,13 @@ export class JobManager {
         warnings: [],
       };
       await this.persist(job);
-      this.queue.add(job.id);
+      try {
+        await this.queue.add(job.id);
+      } catch (e) {
+        this.deleted.add(job.id);
+        await this.store.deleteJob(job.id);
+        throw e;
+      }
       return job;
     } finally {
       this.creating--;
@@ -140,7 +152,7 @@ export class JobManager {
     const job = await this.get(id);
     if (!job) return false;
     this.deleted.add(id);
-    this.queue.remove(id);
+    await this.queue.remove(id);
     this.running.get(id)?.cancel(id);
     await this.writes.get(id);
     await this.store.deleteJob(id);

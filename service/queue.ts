@@ -1,11 +1,21 @@
 /**
  * The job queue interface and its embedded backend (an in-process FIFO, bounded; the default).
  * A queue holds only job ids: the job records and their inputs are in the JobStore, written before
- * an id is added, so the embedded queue is rebuilt from the store on start-up (JobManager.recover).
+ * an id is added, so the embedded queue is rebuilt from the store on start-up (JobManager.start).
+ * The other backend, service/queues/bullmq-queue.ts, keeps the ids in Redis for `voxshift worker`
+ * processes on other machines; its methods answer with promises, so callers await every method.
  */
 import { VoxshiftError } from '../volumes/errors.ts';
 
 export interface JobQueue {
+  /**
+   * True when jobs run in other processes (`voxshift worker`, the Redis backend): the server starts
+   * no worker and does not judge jobs found running at start-up (the queue's stalled-job detection
+   * does); it only re-adds its unfinished jobs with `restore`.
+   */
+  readonly remote?: boolean;
+  /** False while a remote queue cannot reach its server (GET /ready reports the worker 'down'). */
+  isConnected?(): boolean;
   /** Most jobs waiting at once; `add` beyond it throws QUEUE_FULL. */
   readonly capacity: number;
   /** Seconds suggested in Retry-After when full. */
@@ -13,11 +23,11 @@ export interface JobQueue {
   waiting(): number;
   running(): number;
   /** Throws QUEUE_FULL (503, with retryAfterS in details) when `capacity` jobs are waiting. */
-  add(id: string): void;
-  /** Re-adds recovered jobs regardless of capacity (they were accepted before a restart). */
-  restore(id: string): void;
-  /** Removes a waiting job; false when it is not waiting. */
-  remove(id: string): boolean;
+  add(id: string): void | Promise<void>;
+  /** Re-adds recovered jobs regardless of capacity (they were accepted before a restart); an id already held is left alone. */
+  restore(id: string): void | Promise<void>;
+  /** Removes a waiting job; false when it is not waiting. A remote queue also asks the worker running it to stop. */
+  remove(id: string): boolean | Promise<boolean>;
   /** Starts consuming: `handler` runs for each id, at most `concurrency` at once. */
   consume(handler: (id: string) => Promise<void>, concurrency: number): void;
   close(): Promise<void>;

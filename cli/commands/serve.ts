@@ -1,10 +1,12 @@
 /**
  * `voxshift serve`: the HTTP service (service/app.ts) on HOST:PORT with its data in --data. API keys
  * come from --api-key KEY[:read] (repeatable) or VOXSHIFT_API_KEYS (comma-separated, same syntax).
- * Prints the listening URL on stdout, then serves until SIGINT/SIGTERM.
+ * Prints the listening URL on stdout, then serves until SIGINT/SIGTERM. With --redis URL jobs go to a
+ * BullMQ queue there and run in `voxshift worker` processes (on this or other machines sharing --data).
  */
 import type { Command } from 'commander';
 import type { ApiKey } from '../../service/auth.ts';
+import { BullmqQueue } from '../../service/queues/bullmq-queue.ts';
 import { closeOnSignals, startServer } from '../../service/server.ts';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import type { RegisterCommand } from './index.ts';
@@ -18,6 +20,8 @@ interface ServeCliOptions {
   apiKey: string[];
   maxUploadMb: string;
   queueSize: string;
+  redis?: string;
+  queueName: string;
   workers: string;
   threads?: string;
   rateLimit: string;
@@ -50,6 +54,8 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .option('--api-key <key[:read]>', 'a bearer API key (repeatable; :read makes it read-only)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-upload-mb <n>', 'largest upload in MiB', '1024')
     .option('--queue-size <n>', 'most jobs waiting before POST /v1/jobs answers 503', '100')
+    .option('--redis <url>', 'queue jobs in Redis (BullMQ) for `voxshift worker` processes instead of running them here')
+    .option('--queue-name <name>', 'BullMQ queue name with --redis (the same for its workers)', 'voxshift-jobs')
     .option('--workers <n>', 'worker processes (jobs run at once)', '1')
     .option('--threads <n>', 'onnxruntime threads per worker (default: cores)')
     .option('--rate-limit <n>', 'requests a minute per API key (or per address without keys)', '600')
@@ -65,6 +71,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
         apiKeys: parseApiKeys([...o.apiKey, ...envKeys]),
         maxUploadBytes: positiveInt('max-upload-mb', o.maxUploadMb) * 2 ** 20,
         queueSize: positiveInt('queue-size', o.queueSize),
+        ...(o.redis ? { queue: new BullmqQueue({ url: o.redis, name: o.queueName, capacity: positiveInt('queue-size', o.queueSize), log: (m) => void process.stderr.write(`voxshift serve: ${m}\n`) }) } : {}),
         workers: positiveInt('workers', o.workers),
         ...(o.threads !== undefined ? { threads: positiveInt('threads', o.threads) } : {}),
         rateLimitPerMinute: positiveInt('rate-limit', o.rateLimit),
