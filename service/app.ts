@@ -140,6 +140,15 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
   const limiter = new RateLimiter(opts.rateLimitPerMinute ?? 600);
   const uploadLimits = { maxBytes: maxUploadBytes, zip: opts.zipLimits ?? DEFAULT_ZIP_LIMITS };
   const kinds: KindContext = { store, models, getJob: (id) => jobs.get(id) };
+  // Uploads a request holds against garbage collection until its response is sent.
+  const held = new WeakMap<FastifyRequest, string[]>();
+  const holdFor = (request: FastifyRequest, ids: string[], alreadyHeld = false): void => {
+    if (!alreadyHeld) for (const id of ids) store.hold(id);
+    held.set(request, [...(held.get(request) ?? []), ...ids]);
+  };
+  app.addHook('onResponse', async (request) => {
+    for (const id of held.get(request) ?? []) store.release(id);
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -185,6 +194,7 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
     async (request, reply) => {
       if (!request.isMultipart()) throw new VoxshiftError('UNSUPPORTED_FORMAT', 'expected a multipart/form-data body with a "file" part', { param: 'content-type' });
       const { upload } = await receiveMultipart(request, store, uploadLimits);
+      if (upload) holdFor(request, [upload.id], true);
       if (!upload) throw new VoxshiftError('INVALID_ARGUMENT', 'no "file" part in the multipart body', { param: 'file' });
       return reply.code(201).send(upload);
     },
@@ -198,6 +208,7 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
       preValidation: async (request: FastifyRequest) => {
         if (!request.isMultipart()) return;
         const { fields, upload, uploads } = await receiveMultipart(request, store, uploadLimits, ['file', ...INPUT_ROLES]);
+        holdFor(request, Object.values(uploads).map((u) => u.id), true);
         const body: Record<string, unknown> = { ...fields };
         for (const name of ['params', 'inputs'] as const) {
           if (typeof fields[name] !== 'string') continue;
@@ -226,6 +237,7 @@ export async function buildApp(opts: ServiceOptions): Promise<FastifyInstance> {
       if (!SERVED_KINDS.includes(body.kind)) {
         throw new VoxshiftError('INVALID_ARGUMENT', `kind ${body.kind} is not served yet; accepted: ${SERVED_KINDS.join(', ')}`, { param: 'kind', details: { accepted: SERVED_KINDS } });
       }
+      holdFor(request, [...(body.upload !== undefined ? [body.upload] : []), ...Object.values(body.inputs ?? {}).flatMap((r) => ('upload' in r ? [r.upload] : []))]);
       const job = await jobs.create(await prepareJob(body, kinds));
       return reply.code(202).header('location', `/v1/jobs/${job.id}`).send(job);
     },

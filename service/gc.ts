@@ -4,7 +4,8 @@
  *   they finished, unless a job still waiting or running takes their result as an input;
  * - uploads older than `uploadTtlMs` that no remaining job references (as `upload` or in `inputs`)
  *   are deleted, and so are upload folders without a record (a receive cut short by a crash) older
- *   than the same TTL.
+ *   than the same TTL. Uploads held by a request in flight (JobStore.hold: received in it, or named
+ *   by the job it creates) are left alone, whatever their age.
  * The app runs it at start and every `gcIntervalMs` (ServiceOptions).
  */
 import type { JobStore } from './job-store.ts';
@@ -49,12 +50,12 @@ export async function collectGarbage(
   const remaining = await jobs.list();
   const neededUploads = new Set(remaining.flatMap((j) => refs(j).uploads));
   for (const u of await store.listUploads()) {
-    if (neededUploads.has(u.id) || now - Date.parse(u.createdAt) < options.uploadTtlMs) continue;
+    if (neededUploads.has(u.id) || store.isHeld(u.id) || now - Date.parse(u.createdAt) < options.uploadTtlMs) continue;
     await store.discardUpload(u.id);
     out.uploads.push(u.id);
   }
   for (const s of await store.strayUploads(now)) {
-    if (s.ageMs < options.uploadTtlMs || neededUploads.has(s.id)) continue;
+    if (s.ageMs < options.uploadTtlMs || neededUploads.has(s.id) || store.isHeld(s.id)) continue;
     await store.discardUpload(s.id);
     out.uploads.push(s.id);
   }

@@ -44,8 +44,22 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array): 
 
 export class JobStore {
   readonly dataDir: string;
+  /** Uploads in use by a request (being received, or named by a job being created): GC leaves them. */
+  private readonly holds = new Map<string, number>();
   constructor(dataDir: string) {
     this.dataDir = dataDir;
+  }
+
+  hold(id: string): void {
+    this.holds.set(id, (this.holds.get(id) ?? 0) + 1);
+  }
+  release(id: string): void {
+    const n = (this.holds.get(id) ?? 0) - 1;
+    if (n > 0) this.holds.set(id, n);
+    else this.holds.delete(id);
+  }
+  isHeld(id: string): boolean {
+    return this.holds.has(id);
   }
 
   async init(): Promise<void> {
@@ -128,15 +142,17 @@ export class JobStore {
     return { id, path, bytes };
   }
 
-  /** Moves the received file to its final name and writes upload.json. */
+  /** Moves the received file to its final name and writes upload.json; the upload is held (`hold`) until released. */
   async finishUpload(id: string, incoming: string, info: Omit<UploadInfo, 'id' | 'createdAt'>): Promise<UploadInfo> {
     const record: UploadInfo = { id, ...info, createdAt: new Date().toISOString() };
+    this.hold(id);
     await rename(incoming, this.uploadFile(record));
     await writeFileAtomic(join(this.uploadDir(id), 'upload.json'), JSON.stringify(record));
     return record;
   }
 
   async discardUpload(id: string): Promise<void> {
+    this.holds.delete(id);
     await rm(this.uploadDir(id), { recursive: true, force: true });
   }
 

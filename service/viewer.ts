@@ -136,7 +136,7 @@ async function jobPage(id) {
       };
     }
   }
-  for (const { nv } of viewers) nv.drawScene();
+  for (const { name, nv } of viewers) { nv.drawScene(); $('nv-' + name).dataset.volumes = String(nv.volumes.length); }
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   document.body.dataset.viewerReady = 'true';
 }
