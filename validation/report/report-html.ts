@@ -100,7 +100,7 @@ export function renderReportHtml(report: ValidationReport, options: ReportHtmlOp
     );
     for (const f of report.findings) {
       if (!f.image) continue;
-      parts.push(`<figure class="finding" id="finding-${f.id}"><figcaption>${escapeHtml(findingTitle(f))}</figcaption>${img(f.image, findingTitle(f), sizes)}</figure>`);
+      parts.push(`<figure class="finding" data-type="${f.type}" id="finding-${f.id}"><figcaption>${escapeHtml(findingTitle(f))}</figcaption>${img(f.image, findingTitle(f), sizes)}</figure>`);
     }
     if (report.images.omittedFindings > 0) {
       parts.push(`<p>${report.images.omittedFindings} smaller finding(s) are not drawn (at most ${report.images.maxImages ?? '—'} images); they are in the table.</p>`);
