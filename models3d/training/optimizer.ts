@@ -4,8 +4,10 @@
  * AdamOptimizer runs every variable's update in one scope, so the temporaries of all parameters
  * (about eight tensors of each parameter's size) are alive together — hundreds of MB of the 4 GB wasm
  * heap for a CycleGAN at 128². Here the peak is the temporaries of the largest single parameter.
+ * On wasm the update is one fused pass per parameter (engine/kernels/adam-update.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE, adamUpdateAttrs } from '../engine/kernels/adam-update.ts';
 
 export interface AdamConfig {
   learningRate?: number;
@@ -62,13 +64,20 @@ export class Adam {
         this.moments.set(name, slot);
       }
       const { m, v } = slot;
+      const fused = tf.getBackend() === 'wasm' && tf.getKernel(ADAM_UPDATE, 'wasm') !== undefined;
       tf.tidy(() => {
-        // m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
-        const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        // p ← p − (lr / bc1) · m / (√v / √bc2 + ε)
-        const denom = tf.add(tf.mul(tf.sqrt(v1), invSqrtBc2), this.epsilon);
-        const p1 = tf.sub(variable, tf.mul(tf.div(m1, denom), stepSize));
+        let m1: tf.Tensor, v1: tf.Tensor, p1: tf.Tensor;
+        if (fused) {
+          const attrs = adamUpdateAttrs({ beta1: this.beta1, beta2: this.beta2, stepSize, invSqrtBc2, epsilon: this.epsilon });
+          [p1, m1, v1] = tf.engine().runKernel(ADAM_UPDATE, { p: variable, m, v, g }, attrs) as tf.Tensor[];
+        } else {
+          // m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+          m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
+          v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
+          // p ← p − (lr / bc1) · m / (√v / √bc2 + ε)
+          const denom = tf.add(tf.mul(tf.sqrt(v1), invSqrtBc2), this.epsilon);
+          p1 = tf.sub(variable, tf.mul(tf.div(m1, denom), stepSize));
+        }
         m.assign(m1);
         v.assign(v1);
         variable.assign(p1);

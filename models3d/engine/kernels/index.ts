@@ -4,6 +4,7 @@
  * Other kernel sets are added to KERNEL_SETS.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { adamUpdateConfig } from './adam-update.ts';
 import { conv2dKernelConfigs } from './conv2d-kernels.ts';
 import { conv3dKernelConfigs } from './conv3d-kernels.ts';
 import { miscKernelConfigs } from './misc-ops.ts';
@@ -12,7 +13,7 @@ import { stockKernels as stock, stockWasmKernel } from './util-stock-kernels.ts'
 
 export { stockWasmKernel };
 
-const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs];
+const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs, [adamUpdateConfig]];
 
 export function voxshiftWasmKernels(): KernelConfig[] {
   return KERNEL_SETS.flat();

@@ -1,14 +1,22 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from '../../../models3d/engine/backend.ts';
+import { ADAM_UPDATE } from '../../../models3d/engine/kernels/adam-update.ts';
 import { Adam } from '../../../models3d/training/optimizer.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await initBackend('wasm', { threads: 1 });
+  await initBackend('cpu');
 });
 
-describe('Adam', () => {
+describe.each(['cpu', 'wasm'])('Adam on %s', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+  });
+
   it('follows torch.optim.Adam (bias-corrected, ε after √v̂) step by step, and leaves no tensors behind', () => {
+    // On wasm the update is the fused kernel; on cpu the op-by-op form.
+    expect(tf.getKernel(ADAM_UPDATE, 'wasm')).toBeDefined();
     const p0 = [0.5, -1, 2, 0];
     const grads = [
       [0.1, -0.2, 0.3, 0],
@@ -16,7 +24,7 @@ describe('Adam', () => {
       [-0.2, 0.1, 0.0, -1e-3],
     ];
     const cfg = { learningRate: 0.01, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 };
-    const w = tf.variable(tf.tensor1d(p0), true, 'adam-test/w');
+    const w = tf.variable(tf.tensor1d(p0), true, `adam-test/w-${backend}`);
     const opt = new Adam(cfg);
     // Reference: the loop of torch.optim.Adam in doubles.
     const p = p0.slice();
