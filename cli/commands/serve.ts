@@ -54,7 +54,7 @@ export const registerServe: RegisterCommand = (program: Command) => {
     .option('--api-key <key[:read]>', 'a bearer API key (repeatable; :read makes it read-only)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--max-upload-mb <n>', 'largest upload in MiB', '1024')
     .option('--queue-size <n>', 'most jobs waiting before POST /v1/jobs answers 503', '100')
-    .option('--redis <url>', 'queue jobs in Redis (BullMQ) for `voxshift worker` processes instead of running them here')
+    .option('--redis <url>', 'queue jobs in Redis (BullMQ) for `voxshift worker` processes instead of running them here (--workers is then ignored)')
     .option('--queue-name <name>', 'BullMQ queue name with --redis (the same for its workers)', 'voxshift-jobs')
     .option('--workers <n>', 'worker processes (jobs run at once)', '1')
     .option('--threads <n>', 'onnxruntime threads per worker (default: cores)')

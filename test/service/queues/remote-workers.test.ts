@@ -117,7 +117,11 @@ describe('voxshift serve --redis with two voxshift workers', () => {
     const accepted = [await submit(big.bytes), await submit(small.bytes), await submit(small.bytes), await submit(small.bytes)];
     const seen = await waitRunning(accepted[0].id, 0.1);
     expect(seen.state).toBe('running');
-    const victim = runnerOf(accepted[0].id);
+    let victim = runnerOf(accepted[0].id);
+    for (let i = 0; i < 50 && !victim; i++) {
+      await sleep(100);
+      victim = runnerOf(accepted[0].id);
+    }
     expect(victim).toBeDefined();
     victim?.proc.kill('SIGKILL');
     await new Promise((r) => victim?.proc.once('exit', r));
