@@ -9,7 +9,9 @@
  * A record found 'running' when its id comes round again means the worker that ran it vanished (BullMQ
  * moved the stalled job back to waiting): it is started again with a RESTARTED warning while it has
  * attempts left, otherwise failed with INTERRUPTED. A child that dies under a live worker is handled
- * the same way, here, without a round trip through Redis.
+ * the same way, here, without a round trip through Redis. (BullMQ delivers at least once: a worker
+ * that cannot renew its lock for lockDuration — Redis unreachable that long — may see its job run
+ * elsewhere too; the job's files are written under fixed names by rename, so the later run wins.)
  */
 import { join } from 'node:path';
 import { stat } from 'node:fs/promises';
