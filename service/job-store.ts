@@ -83,9 +83,9 @@ export class JobStore {
   resultFile(id: string): string {
     return join(this.jobDir(id), 'result.nii.gz');
   }
-  /** A file the job's worker wrote (run-task.ts names them); `name` is one of those fixed names. */
+  /** A file the job's worker wrote (run-task.ts names them: `name` or `folder/name`, lower case). */
   jobFile(id: string, name: string): string {
-    if (!/^[a-z][a-z0-9.-]*$/.test(name) || name.includes('..')) throw new VoxshiftError('INVALID_ARGUMENT', `bad job file name ${JSON.stringify(name)}`, { param: 'name' });
+    if (!/^[a-z][a-z0-9.-]*(\/[a-z][a-z0-9.-]*)?$/.test(name) || name.includes('..')) throw new VoxshiftError('INVALID_ARGUMENT', `bad job file name ${JSON.stringify(name)}`, { param: 'name' });
     return join(this.jobDir(id), name);
   }
 

@@ -7,7 +7,10 @@
  * | translate, harmonize | nifti (application/gzip), dicom (application/zip: a DICOM series),   |
  * |                      | json and html when the job ran with params.validate (the validation) |
  * | augment              | zip (application/zip: images/, labels/, manifest.jsonl)              |
- * | validate             | json (the consistency report), html (the same, readable)             |
+ * | validate             | json (validation/report's report.json), html (its report.html)       |
+ *
+ * The report's HTML comes with its PNG overlays inlined as data: URIs, so the one response (fetched
+ * with a bearer key) shows them; the files themselves stay in the job's report/ folder.
  *
  * The DICOM zip is made on first request with volumes/dicom/write-dicom.ts (CT or MR storage when the
  * result's modality is known, else Secondary Capture) and kept beside the result. Also here: the
@@ -18,11 +21,11 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyReply } from 'fastify';
 import { zipSync, type Zippable } from 'fflate';
-import type { ConsistencyReport } from '../validation/consistency/check-consistency.ts';
 import { writeDicomSeries } from '../volumes/dicom/write-dicom.ts';
 import { VoxshiftError } from '../volumes/errors.ts';
 import { readVolume } from '../volumes/io.ts';
 import { writeFileAtomic, type JobStore } from './job-store.ts';
+import { REPORT_DIR } from './run-task.ts';
 import type { Job, ResultQueryFormat, UploadInfo, VolumeName } from './schemas.ts';
 
 const MEDIA: Record<ResultQueryFormat, string> = {
@@ -43,7 +46,7 @@ export async function resultFormats(job: Job, store: JobStore): Promise<ResultQu
     case 'validate':
       return ['json', 'html'];
     default:
-      return (await exists(store.jobFile(job.id, 'validation.json'))) ? ['nifti', 'dicom', 'json', 'html'] : ['nifti', 'dicom'];
+      return (await exists(store.jobFile(job.id, `${REPORT_DIR}/report.json`))) ? ['nifti', 'dicom', 'json', 'html'] : ['nifti', 'dicom'];
   }
 }
 
@@ -108,30 +111,21 @@ export function dicomZip(job: Job, store: JobStore): Promise<string> {
   return p;
 }
 
-const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** A readable page of a consistency report (until validation/report provides the full one). */
-export function reportHtml(report: ConsistencyReport, title: string): string {
-  const rows = report.findings
-    .map(
-      (f) =>
-        `<tr><td>${f.id}</td><td>${esc(f.type)}</td><td>${esc(f.against)}</td><td>${esc(f.className)} → ${esc(f.otherClassName)}</td><td>${f.volumeMm3.toFixed(0)}</td><td>${f.centroidVoxel.map((v) => v.toFixed(0)).join(', ')}</td></tr>`,
-    )
-    .join('');
-  const classes = report.source.classes
-    .map((c) => `<tr><td>${esc(c.name)}</td><td>${c.dice.toFixed(3)}</td><td>${c.baselineMm3.toFixed(0)}</td><td>${c.syntheticMm3.toFixed(0)}</td><td>${c.volumeChangePercent === null ? '–' : c.volumeChangePercent.toFixed(1)}</td></tr>`)
-    .join('');
-  return `<!doctype html><meta charset="utf-8"><title>${esc(title)}</title>
-<style>body{font:14px system-ui;margin:2em}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}.pass{color:#070}.fail{color:#b00}</style>
-<h1>${esc(title)}</h1><p>Verdict: <strong class="${report.verdict}">${report.verdict}</strong></p>
-<ul>${report.reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>
-<h2>Flagged regions</h2>${report.findings.length ? `<table><tr><th>id</th><th>type</th><th>against</th><th>class</th><th>mm³</th><th>voxel</th></tr>${rows}</table>` : '<p>none</p>'}
-<h2>Classes (source vs synthetic)</h2><table><tr><th>class</th><th>Dice</th><th>source mm³</th><th>synthetic mm³</th><th>change %</th></tr>${classes}</table>`;
+/** report.html with its overlays (`src="overview.png"`, `src="finding-N.png"`) inlined as data: URIs. */
+export async function inlineReportHtml(reportDir: string): Promise<string> {
+  const html = await readFile(join(reportDir, 'report.html'), 'utf8');
+  const names = [...new Set([...html.matchAll(/src="((?:overview|finding-\d+)\.png)"/g)].map((m) => m[1]))];
+  const data = new Map<string, string>();
+  for (const n of names) {
+    const png = await readFile(join(reportDir, n)).catch(() => undefined);
+    if (png) data.set(n, `data:image/png;base64,${png.toString('base64')}`);
+  }
+  return html.replace(/(src|href)="((?:overview|finding-\d+)\.png)"/g, (m, attr: string, n: string) => (data.has(n) ? `${attr}="${data.get(n)}"` : m));
 }
 
 /** Sends the result of a succeeded job in `format`. */
 export async function sendResult(reply: FastifyReply, job: Job, store: JobStore, format: ResultQueryFormat): Promise<FastifyReply> {
-  const reportFile = store.jobFile(job.id, job.kind === 'validate' ? 'report.json' : 'validation.json');
+  const reportDir = store.jobFile(job.id, REPORT_DIR);
   switch (format) {
     case 'nifti':
       return reply.type(MEDIA.nifti).header('content-disposition', `attachment; filename="${job.id}.nii.gz"`).send(createReadStream(store.resultFile(job.id)));
@@ -140,11 +134,9 @@ export async function sendResult(reply: FastifyReply, job: Job, store: JobStore,
     case 'zip':
       return reply.type(MEDIA.zip).header('content-disposition', `attachment; filename="${job.id}.zip"`).send(createReadStream(store.jobFile(job.id, 'result.zip')));
     case 'json':
-      return reply.type(MEDIA.json).send(createReadStream(reportFile));
-    case 'html': {
-      const report = JSON.parse(await readFile(reportFile, 'utf8')) as ConsistencyReport;
-      return reply.type(MEDIA.html).send(reportHtml(report, `voxshift ${job.kind} ${job.id}: segmentation consistency`));
-    }
+      return reply.type(MEDIA.json).send(createReadStream(join(reportDir, 'report.json')));
+    case 'html':
+      return reply.type(MEDIA.html).send(await inlineReportHtml(reportDir));
   }
 }
 

@@ -4,17 +4,18 @@
  *
  * - translate: result.nii.gz, difference.nii.gz (z-scored result − z-scored source: the two are in
  *   different units), source.nii.gz when the upload is not NIfTI (for the viewer); with
- *   `validate: true` also validation.json (the consistency report) and findings.nii.gz;
+ *   `validate: true` also the validation report (below) of source vs result;
  * - harmonize: result.nii.gz, difference.nii.gz (result − source, the same units), source.nii.gz as above;
  * - augment: result.zip (images/, labels/ when a label map was given, manifest.jsonl, augment.json);
- * - validate: report.json (the consistency report), findings.nii.gz, and source.nii.gz /
- *   synthetic.nii.gz when those inputs are not NIfTI.
+ * - validate: the validation report, and source.nii.gz / synthetic.nii.gz when those inputs are not NIfTI.
  *
- * findings.nii.gz holds each flagged region's finding id (hallucinated first where two overlap).
+ * The validation report is validation/report's: report/report.json, report/report.html and its PNG
+ * overlays (validate() + writeValidationReport), plus findings.nii.gz: each flagged region's finding
+ * id (hallucinated first where two overlap), for the viewer's overlay.
  * Progress goes to `report(progress 0–1, { stage, done?, total? })`.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { zipSync, type Zippable } from 'fflate';
 import { buildPipeline, pipelineName, sampleName, sampleSeed } from '../augment/export/sample.ts';
 import type { PipelineSource } from '../augment/export/sample.ts';
@@ -23,7 +24,8 @@ import { openHarmonizer } from '../harmonize/harmonizer.ts';
 import { loadHarmonizerModel } from '../harmonize/model.ts';
 import { initBackend } from '../models3d/engine/backend.ts';
 import { chooseRuntime, loadTranslator, translate, type Direction, type Runtime, type Translator } from '../models3d/inference/translate.ts';
-import { checkConsistencyDetailed, type ConsistencyReport } from '../validation/consistency/check-consistency.ts';
+import { validate } from '../validation/report/validate.ts';
+import { writeValidationReport } from '../validation/report/write-report.ts';
 import { ctSegmenter } from '../validation/segment/ct-segmenter.ts';
 import { mrSegmenter } from '../validation/segment/mr-segmenter.ts';
 import type { Segmenter } from '../validation/segment/segmenter.ts';
@@ -147,29 +149,33 @@ function segmenterFor(modality: Modality, param: string): Segmenter {
   throw new VoxshiftError('INVALID_ARGUMENT', `${param} has modality ${modality}; the consistency check segments MR and CT only (set params.modalities.${param})`, { param: `params.modalities.${param}` });
 }
 
-const verdictOf = (r: ConsistencyReport): Verdict => ({ verdict: r.verdict, reasons: r.reasons, findings: r.findings.length });
+/** The report folder in a job's folder and its files (relative to the job's folder). */
+export const REPORT_DIR = 'report';
 
-/** Runs the consistency check and writes `reportName` and findings.nii.gz; returns the verdict. */
-async function consistency(
+/** Runs validation/report's validate() and writes its report and findings.nii.gz; returns the verdict and the files. */
+async function validationReport(
   outDir: string,
-  reportName: string,
   inputs: { source: Volume; synthetic: Volume; reference?: Volume },
   modalities: { source: Modality; synthetic: Modality; reference?: Modality },
   thresholds: ValidateParams['thresholds'],
-): Promise<Verdict> {
-  const { report, maps } = checkConsistencyDetailed({
+  files: { source?: string; synthetic?: string; reference?: string },
+): Promise<{ verdict: Verdict; files: string[] }> {
+  const run = validate({
     source: inputs.source,
     synthetic: inputs.synthetic,
     sourceSegmenter: segmenterFor(modalities.source, 'source'),
     syntheticSegmenter: segmenterFor(modalities.synthetic, 'synthetic'),
     ...(inputs.reference ? { reference: inputs.reference, referenceSegmenter: segmenterFor(modalities.reference ?? 'CT', 'reference') } : {}),
     ...(thresholds ? { thresholds } : {}),
+    files,
   });
-  const ids = new Int16Array(maps.hallucinated.data.length);
-  for (let i = 0; i < ids.length; i++) ids[i] = maps.hallucinated.data[i] || maps.removed.data[i];
-  await writeAtomic(deriveVolume(maps.hallucinated, { data: ids, kind: 'label' }), join(outDir, 'findings.nii.gz'));
-  await writeBytesAtomic(join(outDir, reportName), `${JSON.stringify(report, null, 1)}\n`);
-  return verdictOf(report);
+  const ids = new Int16Array(run.maps.hallucinated.data.length);
+  for (let i = 0; i < ids.length; i++) ids[i] = run.maps.hallucinated.data[i] || run.maps.removed.data[i];
+  await writeAtomic(deriveVolume(run.maps.hallucinated, { data: ids, kind: 'label' }), join(outDir, 'findings.nii.gz'));
+  const written = await writeValidationReport(run, join(outDir, REPORT_DIR));
+  const rel = [written.json, written.html, ...written.images].map((p) => `${REPORT_DIR}/${basename(p)}`);
+  const r = run.report;
+  return { verdict: { verdict: r.verdict, reasons: r.reasons, findings: r.findings.length }, files: [...new Set(rel), 'findings.nii.gz'] };
 }
 
 async function runTranslate(task: TranslateTask, report: Report): Promise<TaskOutput> {
@@ -196,8 +202,12 @@ async function runTranslate(task: TranslateTask, report: Report): Promise<TaskOu
   if (validate) {
     report(0.1 + span + 0.05, { stage: 'validating' });
     const srcModality = vol.modality !== 'unknown' ? vol.modality : t.source.modality;
-    verdict = await consistency(task.outDir, 'validation.json', { source: vol, synthetic: out }, { source: srcModality, synthetic: t.target.modality }, undefined);
-    files.push('validation.json', 'findings.nii.gz');
+    const v = await validationReport(task.outDir, { source: vol, synthetic: out }, { source: srcModality, synthetic: t.target.modality }, undefined, {
+      source: basename(task.input),
+      synthetic: 'result.nii.gz',
+    });
+    verdict = v.verdict;
+    files.push(...v.files);
   }
   return {
     warnings: [...vol.meta.warnings, ...out.meta.warnings].map((w) => ({ code: w.code, message: w.message })),
@@ -296,13 +306,12 @@ async function runValidate(task: ValidateTask, report: Report): Promise<TaskOutp
   const hint = task.params.modalities ?? {};
   const modality = (v: Volume, given: 'MR' | 'CT' | undefined, dflt: 'MR' | 'CT'): Modality => given ?? (v.modality !== 'unknown' ? v.modality : v.meta.units === 'HU' ? 'CT' : dflt);
   report(0.15, { stage: 'checking' });
-  const files = ['report.json', 'findings.nii.gz'];
-  const verdict = await consistency(
+  const { verdict, files } = await validationReport(
     task.outDir,
-    'report.json',
     { source, synthetic, ...(reference ? { reference } : {}) },
     { source: modality(source, hint.source, 'MR'), synthetic: modality(synthetic, hint.synthetic, 'CT'), ...(reference ? { reference: modality(reference, hint.reference, 'CT') } : {}) },
     task.params.thresholds,
+    { source: basename(task.source), synthetic: basename(task.synthetic), ...(task.reference !== undefined ? { reference: basename(task.reference) } : {}) },
   );
   report(0.9, { stage: 'writing' });
   if (!isNifti(task.source)) {
@@ -314,7 +323,7 @@ async function runValidate(task: ValidateTask, report: Report): Promise<TaskOutp
     files.push('synthetic.nii.gz');
   }
   const warnings = [...source.meta.warnings, ...synthetic.meta.warnings, ...(reference?.meta.warnings ?? [])];
-  return { warnings: warnings.map((w) => ({ code: w.code, message: w.message })), summary: { result: { file: 'report.json', format: 'report' }, files, verdict } };
+  return { warnings: warnings.map((w) => ({ code: w.code, message: w.message })), summary: { result: { file: `${REPORT_DIR}/report.json`, format: 'report' }, files, verdict } };
 }
 
 /** Runs `task`; throws a VoxshiftError for input problems (anything else is an internal failure). */

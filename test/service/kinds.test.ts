@@ -189,7 +189,9 @@ describe('job kinds end to end', () => {
     expect(f.verdict.findings).toBeGreaterThanOrEqual(1);
     const report = (await get(`/v1/jobs/${f.id}/result`)).json();
     expect(report.verdict).toBe('fail');
-    expect(report.reference).not.toBeNull();
+    expect(report.format).toBe('voxshift-validation-report');
+    expect(report.inputs.reference).not.toBeNull();
+    expect(report.inputs.synthetic.file).toMatch(/^input\.nii\.gz$/);
     const hallucinated = report.findings.filter((x: { type: string }) => x.type === 'hallucinated');
     expect(hallucinated.length).toBeGreaterThanOrEqual(1);
     // the flagged region is where the blob was put (the middle of the grid)
@@ -200,6 +202,10 @@ describe('job kinds end to end', () => {
     expect(html.headers['content-type']).toMatch(/text\/html/);
     expect(html.body).toContain('hallucinated');
     expect(html.body).toContain('fail');
+    // the report's PNG overlays come inlined: the page shows them without further (authorised) requests
+    expect(html.body).toContain('src="data:image/png;base64,');
+    expect(html.body).not.toMatch(/src="(overview|finding-\d+)\.png"/);
+    expect(f.result.files).toEqual(expect.arrayContaining(['report/report.json', 'report/report.html', 'report/overview.png', 'findings.nii.gz']));
     const findings = await volumeOf((await get(`/v1/jobs/${f.id}/volumes/findings`)).rawPayload, 'findings.nii.gz');
     const at = Math.round(c[0]) + SHAPE[0] * (Math.round(c[1]) + SHAPE[1] * Math.round(c[2]));
     expect(findings.data[at]).toBe(hallucinated[0].id);
@@ -217,7 +223,7 @@ describe('job kinds end to end', () => {
     const t = await finished(r.json().id);
     expect(t.state).toBe('succeeded');
     expect(['pass', 'fail']).toContain(t.verdict.verdict);
-    expect(t.result.files).toEqual(expect.arrayContaining(['result.nii.gz', 'difference.nii.gz', 'validation.json', 'findings.nii.gz']));
+    expect(t.result.files).toEqual(expect.arrayContaining(['result.nii.gz', 'difference.nii.gz', 'report/report.json', 'report/report.html', 'findings.nii.gz']));
     expect(t.result.modality).toBe('CT');
     const report = (await get(`/v1/jobs/${t.id}/result?format=json`)).json();
     expect(report.verdict).toBe(t.verdict.verdict);
