@@ -4,7 +4,8 @@
  * ones — site classifier accuracy, Wasserstein distances, tissue Dice — printed side by side.
  * Writes the report JSON and the per-site histogram PNG to out/bench-harmonize/.
  *
- *   npx tsx bench/harmonize.ts [--subjects 20] [--train 8] [--shape 96,96,64] [--cyclegan-steps 120] [--no-cyclegan]
+ *   npx tsx bench/harmonize.ts [--subjects 16] [--train 6] [--shape 96,96,64] [--cyclegan-steps 120] [--no-cyclegan]
+ *                              [--sites default|realistic] [--threads 1]
  *
  * The CycleGANs are tiny (ngf 8, 2 residual blocks, 32² patches, batch 4) and trained briefly at a
  * raised learning rate (1e-3) so the whole run fits in a few minutes of shared CPU; they are far
@@ -13,7 +14,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../models3d/engine/backend.ts';
-import { PHANTOM_REFERENCE_SITE, phantomSiteCohort } from '../harmonize/phantom-sites.ts';
+import { PHANTOM_REFERENCE_SITE, PHANTOM_SITES, PHANTOM_SITES_REALISTIC, phantomSiteCohort } from '../harmonize/phantom-sites.ts';
 import { formatReport, harmonizationReport, type ExperimentSubject } from '../harmonize/measure/report.ts';
 import type { HarmonizeMethod } from '../harmonize/model.ts';
 
@@ -22,19 +23,22 @@ function arg(name: string, fallback: string): string {
   return k >= 0 && k + 1 < process.argv.length ? process.argv[k + 1] : fallback;
 }
 
-const subjects = Number(arg('subjects', '20'));
-const nTrain = Number(arg('train', '8'));
+const subjects = Number(arg('subjects', '16'));
+const nTrain = Number(arg('train', '6'));
+const siteSet = arg('sites', 'default');
+if (siteSet !== 'default' && siteSet !== 'realistic') throw new Error(`--sites must be default or realistic, got ${siteSet}`);
+const threads = process.argv.includes('--threads') ? Number(arg('threads', '1')) : undefined;
 const shape = arg('shape', '96,96,64').split(',').map(Number);
 const steps = Number(arg('cyclegan-steps', '120'));
 const withCycleGan = !process.argv.includes('--no-cyclegan');
-const outDir = join(import.meta.dirname, '..', 'out', 'bench-harmonize');
+const outDir = join(import.meta.dirname, '..', 'out', siteSet === 'default' ? 'bench-harmonize' : 'bench-harmonize-realistic');
 mkdirSync(outDir, { recursive: true });
 
 const t0 = performance.now();
 const say = (s: string): void => console.log(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}`);
-if (withCycleGan) await initBackend('auto', { log: say });
-say(`rendering ${subjects} subjects × 3 sites on a ${shape.join('×')} grid`);
-const cohort = phantomSiteCohort({ subjects, seed: 7, shape });
+if (withCycleGan) await initBackend('auto', { log: say, ...(threads !== undefined ? { threads } : {}) });
+say(`rendering ${subjects} subjects × 3 sites (${siteSet}) on a ${shape.join('×')} grid`);
+const cohort = phantomSiteCohort({ subjects, seed: 7, shape, sites: siteSet === 'default' ? PHANTOM_SITES : PHANTOM_SITES_REALISTIC });
 const list: ExperimentSubject[] = cohort.map((s) => ({ ...s, role: Number(s.subjectId.split('-').pop()) < nTrain ? 'train' : 'test' }));
 const methods: HarmonizeMethod[] = ['zscore', 'whitestripe', 'nyul', 'histmatch', ...(withCycleGan ? (['cyclegan'] as const) : []), 'combat'];
 const report = await harmonizationReport({
@@ -55,13 +59,16 @@ const report = await harmonizationReport({
       if (r.step % 40 === 0 || r.step === r.totalSteps) say(`cyclegan ${site}: step ${r.step}/${r.totalSteps}, ${r.secondsPerStep.toFixed(2)} s/step`);
     },
   },
+  segmenter: { contrast: 't1' },
   log: say,
 });
 const { histogramPng, ...numbers } = report;
 writeFileSync(join(outDir, 'histograms.png'), histogramPng);
 writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(numbers, null, 1)}\n`);
 console.log(`\n${formatReport(report)}`);
+const show = (r: Record<string, number>): string => Object.entries(r).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ');
 for (const row of report.rows) {
-  if (row.diceVsTruth) console.log(`${row.method.padEnd(12)} Dice vs truth per site ${Object.entries(row.diceVsTruth.perSite).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}; per class ${Object.entries(row.diceVsTruth.perClass).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  if (row.diceVsTruth) console.log(`${row.method.padEnd(12)} mr-seg Dice vs truth per site ${show(row.diceVsTruth.perSite)}; per class ${show(row.diceVsTruth.perClass)}`);
+  if (row.diceVsOriginal) console.log(`${row.method.padEnd(12)} mr-seg Dice vs original per site ${show(row.diceVsOriginal.perSite)}; per class ${show(row.diceVsOriginal.perClass)}`);
 }
 say(`done; report and histograms.png in ${outDir}`);

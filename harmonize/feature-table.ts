@@ -3,7 +3,8 @@
  * from and written to CSV. Covariates are numeric (age, intracranial volume) or categorical (sex,
  * diagnosis; any non-numeric value makes the column categorical).
  *
- * CSV layout: a header row; columns `subject` and `site` (required, any position), the covariate
+ * CSV layout: a header row; columns `subject` and `site` (required, any position; other names via
+ * `columns`), the covariate
  * columns the caller names, and every other column a numeric feature. Fields are comma-separated;
  * a field may be double-quoted ("" is a quote inside); blank lines are skipped.
  */
@@ -95,8 +96,14 @@ function splitCsvLine(line: string): string[] {
   return out;
 }
 
+/** Names of the subject and site columns (default `subject` and `site`). */
+export interface CsvColumns {
+  subject?: string;
+  site?: string;
+}
+
 /** Parses CSV text (see the module comment); `covariates` names the covariate columns. */
-export function parseFeatureCsv(text: string, covariates: readonly string[] = [], file?: string): FeatureTable {
+export function parseFeatureCsv(text: string, covariates: readonly string[] = [], file?: string, columns: CsvColumns = {}): FeatureTable {
   const lines = text.split(/\r?\n/).filter((l) => l.trim().length > 0);
   if (lines.length < 2) throw bad('the CSV needs a header row and at least one subject row', undefined, file);
   const header = splitCsvLine(lines[0]);
@@ -105,8 +112,11 @@ export function parseFeatureCsv(text: string, covariates: readonly string[] = []
     if (k < 0) throw bad(`the CSV has no "${name}" column (columns: ${header.join(', ')})`, { column: name }, file);
     return k;
   };
-  const subjectCol = col('subject');
-  const siteCol = col('site');
+  const subjectCol = col(columns.subject ?? 'subject');
+  const siteCol = col(columns.site ?? 'site');
+  for (const c of covariates) {
+    if (c === header[subjectCol] || c === header[siteCol]) throw bad(`covariate ${JSON.stringify(c)} is the subject or site column`, { column: c }, file);
+  }
   const covCols = covariates.map((c) => col(c));
   const featureCols = header.map((_, k) => k).filter((k) => k !== subjectCol && k !== siteCol && !covCols.includes(k));
   const table: FeatureTable = { subjects: [], sites: [], features: featureCols.map((k) => header[k]), values: [], covariates: {} };
@@ -145,27 +155,27 @@ function csvField(v: string | number): string {
 }
 
 /** CSV text of a table: subject, site, covariates, features (numbers in shortest round-trip form). */
-export function formatFeatureCsv(t: FeatureTable): string {
+export function formatFeatureCsv(t: FeatureTable, columns: CsvColumns = {}): string {
   const covNames = Object.keys(t.covariates);
-  const rows = [['subject', 'site', ...covNames, ...t.features].map(csvField).join(',')];
+  const rows = [[columns.subject ?? 'subject', columns.site ?? 'site', ...covNames, ...t.features].map(csvField).join(',')];
   t.subjects.forEach((s, i) => {
     rows.push([s, t.sites[i], ...covNames.map((c) => t.covariates[c][i]), ...t.values[i]].map(csvField).join(','));
   });
   return `${rows.join('\n')}\n`;
 }
 
-export async function readFeatureCsv(path: string, covariates: readonly string[] = []): Promise<FeatureTable> {
+export async function readFeatureCsv(path: string, covariates: readonly string[] = [], columns: CsvColumns = {}): Promise<FeatureTable> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     throw new VoxshiftError('FILE_NOT_FOUND', `cannot read the feature table (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: path, cause: e });
   }
-  return parseFeatureCsv(text, covariates, path);
+  return parseFeatureCsv(text, covariates, path, columns);
 }
 
-export async function writeFeatureCsv(t: FeatureTable, path: string): Promise<void> {
-  await writeFile(path, formatFeatureCsv(t));
+export async function writeFeatureCsv(t: FeatureTable, path: string, columns: CsvColumns = {}): Promise<void> {
+  await writeFile(path, formatFeatureCsv(t, columns));
 }
 
 /** The rows of `t` at `indices`, in that order. */

@@ -2,9 +2,10 @@
  * `voxshift harmonize fit|apply|report`: site harmonisation from the command line.
  *
  *   harmonize fit --method nyul|whitestripe|zscore|histmatch|cyclegan --site NAME=DIR ... --reference NAME --out MODEL.json
- *   harmonize fit --method combat --features TABLE.csv [--covariates a,b] [--reference NAME] --out MODEL.json
- *   harmonize apply --model MODEL.json IN OUT [--site NAME] [--mask FILE]      (combat: IN and OUT are CSV tables)
- *   harmonize report (--phantom-sites | --site NAME=DIR ...) --reference NAME --out DIR [--methods ...]
+ *   harmonize fit --method combat --table TABLE.csv [--site-column site] [--covariates a,b] [--reference NAME] --out MODEL.json
+ *   harmonize apply --model MODEL.json IN OUT [--site NAME] [--mask FILE]
+ *   harmonize apply --model COMBAT.json --table IN.csv --out OUT.csv [--site-column site]
+ *   harmonize report (--phantom-sites | --site NAME=DIR ... [--labels NAME=DIR ...]) --reference NAME --out DIR [--methods ...]
  *
  * A site folder holds one volume per file (NIfTI, NRRD, MHA) or is one DICOM series (as `train`).
  */
@@ -46,13 +47,13 @@ function numbers(name: string, v: string | undefined): number[] | undefined {
 }
 
 /** `NAME=DIR` pairs → site name → folder (a site may be given more than once: its folders add up). */
-export function parseSites(values: readonly string[] | undefined): Map<string, string[]> {
+export function parseSites(values: readonly string[] | undefined, param = 'site'): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const v of values ?? []) {
     const k = v.indexOf('=');
-    if (k <= 0 || k === v.length - 1) throw bad('site', `must be NAME=DIR, got ${JSON.stringify(v)}`);
+    if (k <= 0 || k === v.length - 1) throw bad(param, `must be NAME=DIR, got ${JSON.stringify(v)}`);
     const name = v.slice(0, k);
-    checkSiteName(name, 'site');
+    checkSiteName(name, param);
     out.set(name, [...(out.get(name) ?? []), v.slice(k + 1)]);
   }
   return out;
@@ -78,6 +79,9 @@ interface FitOptions {
   reference?: string;
   out: string;
   features?: string;
+  table?: string;
+  siteColumn: string;
+  subjectColumn: string;
   covariates?: string;
   eb: boolean;
   peak?: string;
@@ -96,6 +100,10 @@ interface FitOptions {
 
 interface ApplyCliOptions {
   model: string;
+  table?: string;
+  out?: string;
+  siteColumn: string;
+  subjectColumn: string;
   site?: string;
   mask?: string;
   overwrite?: boolean;
@@ -106,6 +114,8 @@ interface ApplyCliOptions {
 interface ReportCliOptions {
   phantomSites?: boolean;
   site?: string[];
+  labels?: string[];
+  truthClasses?: string;
   reference?: string;
   out: string;
   methods?: string;
@@ -144,10 +154,12 @@ async function fitCommand(o: FitOptions): Promise<void> {
   const method = o.method as HarmonizeMethod;
   if (!HARMONIZE_METHODS.includes(method)) throw bad('method', `must be one of ${HARMONIZE_METHODS.join(', ')}, got ${JSON.stringify(o.method)}`);
   if (method === 'combat') {
-    if (o.features === undefined) throw bad('features', 'is required with --method combat: a CSV with subject, site, covariate and feature columns');
-    if (o.site) throw bad('site', 'is for image methods; ComBat reads its subjects from --features');
+    if (o.features !== undefined && o.table !== undefined) throw bad('table', 'and --features are the same option; give one');
+    const csv = o.table ?? o.features;
+    if (csv === undefined) throw bad('table', 'is required with --method combat: a CSV with subject, site, covariate and feature columns');
+    if (o.site) throw bad('site', 'is for image methods; ComBat reads its subjects from --table (the site column is --site-column)');
     const covariates = o.covariates ? o.covariates.split(',').map((s) => s.trim()).filter(Boolean) : [];
-    const table = await readFeatureCsv(o.features, covariates);
+    const table = await readFeatureCsv(csv, covariates, { site: o.siteColumn, subject: o.subjectColumn });
     const fit = fitCombat(table, { covariates, empiricalBayes: o.eb, ...(o.reference !== undefined ? { reference: o.reference } : {}) });
     await saveHarmonizerModel(fit.model, o.out);
     process.stdout.write(`fitted combat on ${table.subjects.length} subjects (${fit.model.sites.join(', ')}), ${table.features.length} features; wrote ${o.out}\n`);
@@ -185,16 +197,23 @@ async function fitCommand(o: FitOptions): Promise<void> {
   process.stdout.write(`fitted ${method} (reference ${model.reference}; subjects ${used}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${o.out}\n`);
 }
 
-async function applyCommand(input: string, output: string, o: ApplyCliOptions): Promise<void> {
+async function applyCommand(inArg: string | undefined, outArg: string | undefined, o: ApplyCliOptions): Promise<void> {
+  if (o.table !== undefined && inArg !== undefined) throw bad('table', `and the input argument ${JSON.stringify(inArg)} both name the input; give one`);
+  if (o.out !== undefined && outArg !== undefined) throw bad('out', `and the output argument ${JSON.stringify(outArg)} both name the output; give one`);
+  const input = o.table ?? inArg;
+  const output = o.out ?? outArg;
+  if (input === undefined || output === undefined) throw bad(input === undefined ? 'table' : 'out', 'is missing: give IN OUT (a volume) or --table IN.csv --out OUT.csv (ComBat)');
   const model = await loadHarmonizerModel(o.model);
   if (model.method === 'combat') {
     const covariates = model.parameters.covariates.map((c) => c.name);
-    const table = await readFeatureCsv(input, covariates);
+    const columns = { site: o.siteColumn, subject: o.subjectColumn };
+    const table = await readFeatureCsv(input, covariates, columns);
     const out = applyCombat(model, table);
-    await writeFeatureCsv(out, output);
+    await writeFeatureCsv(out, output, columns);
     process.stdout.write(`harmonized ${table.subjects.length} subjects with combat; wrote ${output}\n`);
     return;
   }
+  if (o.table !== undefined) throw bad('table', `is for ComBat models; ${o.model} is a ${model.method} model (give IN OUT volumes)`);
   if (model.method === 'cyclegan') await startBackend(o);
   const vol = await readVolume(input);
   const mask = o.mask !== undefined ? await readVolume(o.mask) : undefined;
@@ -208,13 +227,44 @@ async function applyCommand(input: string, output: string, o: ApplyCliOptions): 
   }
 }
 
+/** The non-zero label ids present in every label map, named `label<id>`. */
+function commonRegions(maps: readonly Volume[]): Record<number, string> {
+  let common: Set<number> | undefined;
+  for (const m of maps) {
+    const ids = new Set<number>();
+    for (let p = 0; p < m.data.length; p++) if (m.data[p] !== 0) ids.add(m.data[p]);
+    common = common ? new Set([...common].filter((i) => ids.has(i))) : ids;
+  }
+  const ids = [...(common ?? [])].sort((a, b) => a - b);
+  if (ids.length === 0) throw bad('labels', 'maps share no non-zero label; tissue features need regions present in every subject');
+  return Object.fromEntries(ids.map((i) => [i, `label${i}`]));
+}
+
+const SHARED_NAMES: Record<string, number> = { dark: 1, fat: 2, soft: 3, fluid: 4 };
+
+/** `ID=CLASS,...` (class dark, fat, soft or fluid) → label id → shared class lookup; undefined → null (no Dice vs labels). */
+export function parseTruthClasses(v: string | undefined): number[] | null {
+  if (v === undefined) return null;
+  const out: number[] = [];
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)=(\w+)$/.exec(part);
+    const cls = m ? SHARED_NAMES[m[2]] : undefined;
+    if (!m || cls === undefined || Number(m[1]) > 65535) throw bad('truth-classes', `must be ID=CLASS pairs with CLASS dark, fat, soft or fluid, got ${JSON.stringify(part)}`);
+    out[Number(m[1])] = cls;
+  }
+  if (out.length === 0) throw bad('truth-classes', `lists no ID=CLASS pair, got ${JSON.stringify(v)}`);
+  return Array.from({ length: out.length }, (_, i) => out[i] ?? 0);
+}
+
 async function reportCommand(o: ReportCliOptions): Promise<void> {
   const methods = (o.methods ?? HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')).split(',').map((s) => s.trim()) as HarmonizeMethod[];
   for (const m of methods) if (!HARMONIZE_METHODS.includes(m)) throw bad('methods', `lists ${JSON.stringify(m)}; methods are ${HARMONIZE_METHODS.join(', ')}`);
   let subjects: ExperimentSubject[];
   let reference: string;
+  let realLabels: { regions: Record<number, string>; truthClasses: number[] | null } | undefined;
   if (o.phantomSites) {
     if (o.site) throw bad('site', 'and --phantom-sites exclude each other');
+    if (o.labels || o.truthClasses !== undefined) throw bad(o.labels ? 'labels' : 'truth-classes', 'is for --site folders; the phantom cohort has its own labels');
     const perSite = int('subjects', o.subjects, 3) as number;
     const nTrain = int('train', o.train) ?? Math.floor(perSite / 2);
     if (nTrain >= perSite - 1) throw bad('train', `must leave at least 2 held-out subjects per site (--subjects ${perSite}), got ${nTrain}`);
@@ -229,13 +279,36 @@ async function reportCommand(o: ReportCliOptions): Promise<void> {
     const siteDirs = parseSites(o.site);
     if (siteDirs.size < 2) throw bad('site', 'needs at least two sites (NAME=DIR), or use --phantom-sites');
     if (o.reference === undefined) throw bad('reference', 'is required with --site');
+    if (!siteDirs.has(o.reference)) throw bad('reference', `must be one of the --site names (${[...siteDirs.keys()].join(', ')}), got ${JSON.stringify(o.reference)}`);
     reference = o.reference;
+    const labelDirs = parseSites(o.labels, 'labels');
+    if (labelDirs.size > 0) {
+      const missing = [...siteDirs.keys()].filter((s) => !labelDirs.has(s));
+      const extra = [...labelDirs.keys()].filter((s) => !siteDirs.has(s));
+      if (missing.length > 0 || extra.length > 0) {
+        throw bad('labels', `must name the same sites as --site (missing: ${missing.join(', ') || 'none'}; unknown: ${extra.join(', ') || 'none'})`);
+      }
+    }
     const vols = await readSites(siteDirs);
+    const labels = labelDirs.size > 0 ? await readSites(labelDirs) : undefined;
     subjects = [];
     for (const [site, list] of vols) {
       const nTrain = int('train', o.train) ?? Math.floor(list.length / 2);
-      list.forEach((image, i) => subjects.push({ site, subjectId: `${site}-${i}`, image, role: i < nTrain ? 'train' : 'test' }));
+      const labs = labels?.get(site);
+      if (labs && labs.length !== list.length) throw bad('labels', `for site ${site} holds ${labs.length} label maps for ${list.length} images (files are paired in name order)`);
+      list.forEach((image, i) => {
+        const l = labs?.[i];
+        if (l && (l.shape.some((n, a) => n !== image.shape[a]) || l.channels !== 1)) {
+          throw new VoxshiftError('GEOMETRY_MISMATCH', `--labels: ${l.meta.source ?? `${site}[${i}]`} is ${l.shape.join('×')}, its image ${image.meta.source ?? ''} is ${image.shape.join('×')}`, {
+            param: 'labels',
+          });
+        }
+        subjects.push({ site, subjectId: `${site}-${i}`, image, ...(l ? { labels: l } : {}), role: i < nTrain ? 'train' : 'test' });
+      });
     }
+    if (labels) {
+      realLabels = { regions: commonRegions(subjects.map((s) => s.labels as Volume)), truthClasses: parseTruthClasses(o.truthClasses) };
+    } else if (o.truthClasses !== undefined) throw bad('truth-classes', 'needs --labels');
   }
   if (methods.includes('cyclegan')) await startBackend(o);
   await mkdir(o.out, { recursive: true });
@@ -244,6 +317,7 @@ async function reportCommand(o: ReportCliOptions): Promise<void> {
     subjects,
     reference,
     methods,
+    ...(realLabels ? { regions: realLabels.regions, truthClasses: realLabels.truthClasses, tissueClasses: null } : {}),
     cyclegan: {
       workDir: join(o.out, 'cyclegan'),
       // Small and fast (as bench/harmonize.ts): a report run is a comparison, not a production model.
@@ -275,7 +349,10 @@ export const registerHarmonize: RegisterCommand = (program: Command) => {
     .option('--site <name=dir>', 'a site and its folder of volumes (repeat for each site)', collect)
     .option('--reference <name>', 'the site the others are mapped onto (combat: optional reference batch)')
     .requiredOption('--out <file>', 'model file (.json); cyclegan also writes <file>.cyclegan/ beside it')
-    .option('--features <csv>', 'combat: feature table (columns subject, site, covariates, features)')
+    .option('--table <csv>', 'combat: feature table (columns subject, site, covariates, features)')
+    .option('--features <csv>', 'combat: same as --table')
+    .option('--site-column <name>', 'combat: the table’s site column', 'site')
+    .option('--subject-column <name>', 'combat: the table’s subject column', 'subject')
     .option('--covariates <names>', 'combat: comma-separated covariate columns to preserve')
     .option('--no-eb', 'combat: no empirical Bayes shrinkage')
     .option('--peak <p>', 'whitestripe: white-matter peak rule, largest (default) or last')
@@ -293,9 +370,13 @@ export const registerHarmonize: RegisterCommand = (program: Command) => {
     .action(fitCommand);
   h.command('apply')
     .description('apply a saved harmonizer to a volume (combat: to a CSV feature table)')
-    .argument('<in>', 'input volume (or CSV table for combat)')
-    .argument('<out>', 'output file (or CSV for combat)')
+    .argument('[in]', 'input volume (or CSV table for combat)')
+    .argument('[out]', 'output file (or CSV for combat)')
     .requiredOption('--model <file>', 'model written by `harmonize fit`')
+    .option('--table <csv>', 'combat: input feature table (instead of IN)')
+    .option('--out <file>', 'output (instead of OUT)')
+    .option('--site-column <name>', 'combat: the table’s site column', 'site')
+    .option('--subject-column <name>', 'combat: the table’s subject column', 'subject')
     .option('--site <name>', 'the input’s site (needed by cyclegan models with several source sites)')
     .option('--mask <file>', 'foreground mask on the input grid (default: the body mask)')
     .option('--overwrite', 'replace an existing output')
@@ -306,6 +387,8 @@ export const registerHarmonize: RegisterCommand = (program: Command) => {
     .description('fit every method on training subjects and compare them on held-out subjects (histograms, Wasserstein, site classifier, tissue Dice)')
     .option('--phantom-sites', 'use the built-in 3-site phantom cohort (with ground-truth labels)')
     .option('--site <name=dir>', 'a site and its folder of volumes (repeat; at least two)', collect)
+    .option('--labels <name=dir>', 'a site’s folder of label maps, paired with its images in file-name order (repeat per site)', collect)
+    .option('--truth-classes <id=class,...>', 'with --labels: label id → dark, fat, soft or fluid, for Dice of validation’s MR segmenter against the labels')
     .option('--reference <name>', `reference site (phantom: ${PHANTOM_REFERENCE_SITE})`)
     .requiredOption('--out <dir>', 'folder for report.json, report.txt and histograms.png')
     .option('--methods <list>', `comma-separated, in table order (default ${HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')}; add cyclegan to train it)`)
