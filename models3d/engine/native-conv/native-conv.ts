@@ -88,12 +88,15 @@ export function convSessionCount(): number {
 
 /**
  * Runs `op` on onnxruntime and returns a new tensor on the wasm heap, or undefined when the engine is
- * off or the geometry is one it leaves to the wasm kernels (dilated gradients; an input gradient whose
- * input has rows the convolution never read).
+ * off or the geometry is one it leaves to the wasm kernels (dilated gradients; 3-D input gradients; an
+ * input gradient whose input has rows the convolution never read).
  */
 export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
   if (!state.active || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   if (op !== 'forward' && g.dilations.some((d) => d !== 1)) return undefined;
+  // onnxruntime's 3-D ConvTranspose scatters through a generic N-d col2im, 5–10× slower than the wasm
+  // kernel, whose per-depth-tap 2-D convolutions come back here as forward convolutions anyway.
+  if (op === 'backprop-input' && g.dims === 3) return undefined;
   if (op === 'backprop-input' && outputPadding(g) === undefined) return undefined;
   const shapes = graphShapes(op, g);
   if (!sameShape(a.shape, shapes.a) || !sameShape(b.shape, shapes.b)) return undefined;

@@ -149,7 +149,8 @@ describe("Conv3D and its gradients on onnxruntime's CPU kernels (convEngine 'onn
     releaseConvSessions();
     step();
     const sessions = convSessionCount();
-    expect(sessions).toBe(3); // forward, input gradient, filter gradient
+    // forward and filter gradient as 3-D sessions; the input gradient's per-tap 2-D convolutions as others
+    expect(sessions).toBeGreaterThanOrEqual(3);
     const before = tf.memory();
     for (let i = 0; i < 3; i++) step();
     expect(convSessionCount()).toBe(sessions);
