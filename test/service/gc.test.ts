@@ -6,7 +6,7 @@ import { buildApp } from '../../service/app.ts';
 import { collectGarbage } from '../../service/gc.ts';
 import { JobStore } from '../../service/job-store.ts';
 import type { Job, UploadInfo } from '../../service/schemas.ts';
-import { multipartBody, phantomMrFile, sleep, tempDir } from './helpers.ts';
+import { multipartBody, phantomMrFile, sleep, tempDir, waitForJob } from './helpers.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -119,7 +119,11 @@ describe('garbage collection', () => {
       const left = await readdir(join(dir, 'app', 'uploads'));
       expect(left).not.toContain(free);
       expect(left).toContain(used);
-      expect((await app.inject(`/v1/jobs/${r.json().id}`)).statusCode).toBe(200);
+      // a finished job (within its retention) keeps its upload too
+      const done = await waitForJob(async () => (await app.inject(`/v1/jobs/${r.json().id}`)).json());
+      expect(done.state).toBe('succeeded');
+      await sleep(300);
+      expect(await readdir(join(dir, 'app', 'uploads'))).toContain(used);
     } finally {
       await app.close();
     }
