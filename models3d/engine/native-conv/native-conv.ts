@@ -21,6 +21,9 @@ export const CONV_ENGINES: readonly ConvEngine[] = ['auto', 'onnxruntime', 'xnnp
 /** Above this much im2col scratch a session frees it after each call (see `session`). */
 const ARENA_MAX_SCRATCH_BYTES = 64 * 2 ** 20;
 
+/** Below this many output channels the gradients stay on the wasm kernels (see nativeConv). */
+const FEW_OUTPUT_CHANNELS = 8;
+
 /** Sessions kept; the least recently used one is released beyond this. */
 const MAX_SESSIONS = 256;
 
@@ -88,8 +91,8 @@ export function convSessionCount(): number {
 
 /**
  * Runs `op` on onnxruntime and returns a new tensor on the wasm heap, or undefined when the engine is
- * off or the geometry is one it leaves to the wasm kernels (dilated gradients; 3-D input gradients; an
- * input gradient whose input has rows the convolution never read).
+ * off or the geometry is one it leaves to the wasm kernels (dilated gradients; 3-D input gradients;
+ * gradients of convolutions with few output channels; an input gradient whose input has rows the convolution never read).
  */
 export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
   if (!state.active || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
@@ -97,6 +100,9 @@ export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a:
   // onnxruntime's 3-D ConvTranspose scatters through a generic N-d col2im, 5–10× slower than the wasm
   // kernel, whose per-depth-tap 2-D convolutions come back here as forward convolutions anyway.
   if (op === 'backprop-input' && g.dims === 3) return undefined;
+  // With a few output channels (a generator's or a PatchGAN's output layer) onnxruntime's gradients
+  // are GEMMs one column wide; the wasm kernels' blocked/swapped forms are 3–10× faster there.
+  if (op !== 'forward' && g.outChannels < FEW_OUTPUT_CHANNELS) return undefined;
   if (op === 'backprop-input' && outputPadding(g) === undefined) return undefined;
   const shapes = graphShapes(op, g);
   if (!sameShape(a.shape, shapes.a) || !sameShape(b.shape, shapes.b)) return undefined;
