@@ -18,11 +18,14 @@ import { loadOrtSync, type OrtNativeSession, type OrtTensor } from './ort-bindin
 export type ConvEngine = 'auto' | 'onnxruntime' | 'xnnpack';
 export const CONV_ENGINES: readonly ConvEngine[] = ['auto', 'onnxruntime', 'xnnpack'];
 
-/** Above this much im2col scratch a session frees it after each call (see `session`). */
-const ARENA_MAX_SCRATCH_BYTES = 64 * 2 ** 20;
-
 /** Below this many output channels the gradients stay on the wasm kernels (see nativeConv). */
 const FEW_OUTPUT_CHANNELS = 8;
+
+/**
+ * Convolutions whose im2col scratch would exceed this stay on the wasm kernels: onnxruntime keeps a
+ * session's peak scratch in its arena, and without the arena a large call spends its time in page faults.
+ */
+const MAX_SCRATCH_BYTES = 64 * 2 ** 20;
 
 /** Sessions kept; the least recently used one is released beyond this. */
 const MAX_SESSIONS = 256;
@@ -92,7 +95,7 @@ export function convSessionCount(): number {
 /**
  * Runs `op` on onnxruntime and returns a new tensor on the wasm heap, or undefined when the engine is
  * off or the geometry is one it leaves to the wasm kernels (dilated gradients; 3-D input gradients;
- * gradients of convolutions with few output channels; an input gradient whose input has rows the convolution never read).
+ * gradients of convolutions with few output channels; column matrices over 64 MiB; an input gradient whose input has rows the convolution never read).
  */
 export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
   if (!state.active || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
@@ -104,6 +107,9 @@ export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a:
   // are GEMMs one column wide; the wasm kernels' blocked/swapped forms are 3–10× faster there.
   if (op !== 'forward' && g.outChannels < FEW_OUTPUT_CHANNELS) return undefined;
   if (op === 'backprop-input' && outputPadding(g) === undefined) return undefined;
+  // onnxruntime builds the whole column matrix at once (5.8 GB for a 7³ 16→1 convolution at 64³);
+  // XNNPACK's indirect convolution needs none.
+  if (scratchBytes(op, g) > MAX_SCRATCH_BYTES) return undefined;
   const shapes = graphShapes(op, g);
   if (!sameShape(a.shape, shapes.a) || !sameShape(b.shape, shapes.b)) return undefined;
   const s = session(op, g);
@@ -149,9 +155,7 @@ function session(op: ConvOp, g: ConvGeometry): CachedSession {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
-    // An arena keeps a session's peak scratch (im2col columns) for its next call: worth it for small
-    // convolutions, hundreds of MB each for large 3-D ones, so those allocate per call instead.
-    enableCpuMemArena: scratchBytes(op, g) <= ARENA_MAX_SCRATCH_BYTES,
+    enableCpuMemArena: true,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const shapes = graphShapes(op, g);
