@@ -37,6 +37,8 @@ export class JobManager {
   private readonly live = new Map<string, Job>();
   private readonly running = new Map<string, WorkerProcess>();
   private readonly deleted = new Set<string>();
+  /** Set by close(): jobs taken from the queue from then on stay queued for the next start. */
+  private closing = false;
   private readonly writes = new Map<string, Promise<void>>();
   private creating = 0;
   private readonly maxAttempts: number;
@@ -98,6 +100,7 @@ export class JobManager {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const closing = this.queue.close();
     await Promise.all(this.workers.map((w) => w.close()));
     await closing;
@@ -208,6 +211,8 @@ export class JobManager {
       await this.persist(job);
       return;
     }
+    // Shutting down: the job stays queued in the store and runs after the next start.
+    if (this.closing) return;
     const now = new Date();
     job.state = 'running';
     job.startedAt = now.toISOString();
@@ -228,6 +233,14 @@ export class JobManager {
       }
     });
     if (this.deleted.has(job.id)) return;
+    if (!outcome.ok && outcome.error?.code === 'VOXSHIFT_E_INTERRUPTED' && this.closing) {
+      // Stopped by close(), not by a fault: queued again for the next start, the attempt not counted.
+      job.state = 'queued';
+      job.progress = 0;
+      job.attempts -= 1;
+      await this.persist(job);
+      return;
+    }
     if (outcome.ok) {
       const s = outcome.summary;
       const file = s?.result.file ?? 'result.nii.gz';

@@ -89,6 +89,10 @@ export class WorkerProcess {
 
   run(task: WorkerTask, onProgress: (p: number, detail?: ProgressDetail) => void): Promise<TaskOutcome> {
     if (this.pending) throw new Error('worker busy');
+    if (this.closed) {
+      // Closed between the job being taken and started: no child will ever answer.
+      return Promise.resolve({ ok: false, warnings: [], error: new VoxshiftError('INTERRUPTED', 'the service is shutting down').toJSON() });
+    }
     this.start();
     return new Promise((resolve) => {
       this.pending = { task, onProgress, resolve };

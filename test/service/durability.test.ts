@@ -103,6 +103,42 @@ describe('durable jobs', () => {
     await new Promise((r) => proc?.once('exit', r));
   });
 
+  it('a graceful close right after jobs were accepted returns promptly; they stay queued and run after the next start', async () => {
+    const dataDir = join(dir, 'close');
+    const mr = await phantomMrFile(dir, [32, 32, 6], 8);
+    const submit = async (app: Awaited<ReturnType<typeof buildApp>>): Promise<Job> => {
+      const mp = multipartBody([
+        { name: 'kind', value: 'translate' },
+        { name: 'model', value: 'phantom-mr2ct-pix2pix-2d' },
+        { name: 'file', value: mr.bytes, filename: 'mr.nii.gz' },
+      ]);
+      const r = await app.inject({ method: 'POST', url: '/v1/jobs', payload: mp.body, headers: { 'content-type': mp.contentType } });
+      expect(r.statusCode).toBe(202);
+      return r.json() as Job;
+    };
+    const first = await buildApp({ dataDir });
+    await first.ready();
+    const accepted = [await submit(first), await submit(first)];
+    const t0 = Date.now();
+    await first.close(); // taken from the queue, not started: must neither hang nor start them
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const onDisk = await new JobStore(dataDir).listJobs();
+    for (const j of onDisk) expect(['queued', 'succeeded']).toContain(j.state);
+
+    const second = await buildApp({ dataDir });
+    try {
+      await second.ready();
+      for (const a of accepted) {
+        const j = await waitForJob(async () => (await second.inject(`/v1/jobs/${a.id}`)).json() as Job, 90_000);
+        expect(j.state).toBe('succeeded');
+        expect(j.attempts).toBe(1);
+        expect(j.warnings.map((w) => w.code)).not.toContain('RESTARTED');
+      }
+    } finally {
+      await second.close();
+    }
+  });
+
   it('fails a job found running after its last allowed attempt with INTERRUPTED; re-queues a queued one', async () => {
     const dataDir = join(dir, 'recover');
     await mkdir(dataDir, { recursive: true });
