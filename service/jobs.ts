@@ -6,7 +6,6 @@
  * INTERRUPTED and the reason.
  */
 import { randomUUID } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { VoxshiftError } from '../volumes/errors.ts';
 import type { JobStore } from './job-store.ts';
 import type { ModelRegistry } from './models.ts';
@@ -15,6 +14,7 @@ import { buildTask, type NewJob } from './job-kinds.ts';
 import type { WorkerTask } from './run-task.ts';
 import type { Job } from './schemas.ts';
 import { WorkerProcess } from './worker-process.ts';
+import { markFinished, markStarted, markSucceeded, progressWriter, TERMINAL_STATES } from './job-lifecycle.ts';
 
 export interface JobManagerOptions {
   /** Worker processes (jobs run at once). Default 1. */
@@ -27,8 +27,6 @@ export interface JobManagerOptions {
   progressIntervalMs?: number;
   log?: (msg: string) => void;
 }
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export class JobManager {
   private readonly workers: WorkerProcess[] = [];
@@ -174,11 +172,7 @@ export class JobManager {
   }
 
   private finish(job: Job, state: 'succeeded' | 'failed', extra: Partial<Job>): void {
-    const now = new Date();
-    job.state = state;
-    job.finishedAt = now.toISOString();
-    if (job.startedAt) job.timings.runMs = now.getTime() - Date.parse(job.startedAt);
-    Object.assign(job, extra);
+    markFinished(job, state, extra);
   }
 
   private async process(id: string): Promise<void> {
@@ -190,7 +184,7 @@ export class JobManager {
       await this.runOn(worker, job);
     } catch (e) {
       this.log(`job ${id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      if (!TERMINAL.has(job.state)) {
+      if (!TERMINAL_STATES.has(job.state)) {
         this.finish(job, 'failed', { error: { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' } });
         await this.persist(job).catch(() => undefined);
       }
@@ -213,25 +207,11 @@ export class JobManager {
     }
     // Shutting down: the job stays queued in the store and runs after the next start.
     if (this.closing) return;
-    const now = new Date();
-    job.state = 'running';
-    job.startedAt = now.toISOString();
-    job.timings.queuedMs = now.getTime() - Date.parse(job.createdAt);
-    job.attempts += 1;
-    job.progress = 0;
+    markStarted(job);
     this.live.set(job.id, job);
     this.running.set(job.id, worker);
     await this.persist(job);
-    let lastWrite = 0;
-    const outcome = await worker.run(task, (p, detail) => {
-      job.progress = Math.max(job.progress, Math.min(1, p));
-      if (detail) job.progressDetail = detail;
-      const t = Date.now();
-      if (t - lastWrite >= this.progressIntervalMs) {
-        lastWrite = t;
-        void this.persist(job).catch(() => undefined);
-      }
-    });
+    const outcome = await worker.run(task, progressWriter(job, this.progressIntervalMs, (j) => this.persist(j)));
     if (this.deleted.has(job.id)) return;
     if (!outcome.ok && outcome.error?.code === 'VOXSHIFT_E_INTERRUPTED' && this.closing) {
       // Stopped by close(), not by a fault: queued again for the next start, the attempt not counted.
@@ -242,12 +222,7 @@ export class JobManager {
       return;
     }
     if (outcome.ok) {
-      const s = outcome.summary;
-      const file = s?.result.file ?? 'result.nii.gz';
-      const bytes = (await stat(this.store.jobFile(job.id, file)).catch(() => undefined))?.size ?? 0;
-      const result: NonNullable<Job['result']> = { bytes, format: s?.result.format ?? 'nifti', ...(s ? { files: s.files } : {}), ...(s?.result.modality ? { modality: s.result.modality } : {}) };
-      delete job.progressDetail;
-      this.finish(job, 'succeeded', { progress: 1, warnings: [...job.warnings, ...outcome.warnings], result, ...(s?.verdict ? { verdict: s.verdict } : {}) });
+      await markSucceeded(job, outcome, this.store);
     } else if (outcome.error?.code === 'VOXSHIFT_E_INTERRUPTED' && job.attempts < this.maxAttempts) {
       job.state = 'queued';
       job.progress = 0;

@@ -14,13 +14,13 @@
  * elsewhere too; the job's files are written under fixed names by rename, so the later run wins.)
  */
 import { join } from 'node:path';
-import { stat } from 'node:fs/promises';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { buildTask } from '../job-kinds.ts';
 import { JobStore, writeFileAtomic } from '../job-store.ts';
 import { ModelRegistry } from '../models.ts';
 import type { WorkerTask } from '../run-task.ts';
 import type { Job } from '../schemas.ts';
+import { markFinished, markStarted, markSucceeded, progressWriter, TERMINAL_STATES } from '../job-lifecycle.ts';
 import { WorkerProcess } from '../worker-process.ts';
 import type { BullmqQueue } from './bullmq-queue.ts';
 
@@ -43,8 +43,6 @@ export interface QueueWorkerOptions {
   progressIntervalMs?: number;
   log?: (msg: string) => void;
 }
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export class QueueWorker {
   private readonly store: JobStore;
@@ -121,11 +119,7 @@ export class QueueWorker {
   }
 
   private finish(job: Job, state: 'succeeded' | 'failed', extra: Partial<Job>): void {
-    const now = new Date();
-    job.state = state;
-    job.finishedAt = now.toISOString();
-    if (job.startedAt) job.timings.runMs = now.getTime() - Date.parse(job.startedAt);
-    Object.assign(job, extra);
+    markFinished(job, state, extra);
   }
 
   private interrupted(job: Job, why: string): Job['error'] {
@@ -135,7 +129,7 @@ export class QueueWorker {
   /** BullMQ gave up on a job (its worker vanished too often, or the handler threw): the record says why. */
   private async failedByQueue(id: string, reason: string): Promise<void> {
     const job = await this.store.getJob(id);
-    if (!job || TERMINAL.has(job.state)) return;
+    if (!job || TERMINAL_STATES.has(job.state)) return;
     const stalled = /stalled/.test(reason);
     this.log(`job ${id} failed in the queue: ${reason}`);
     this.finish(job, 'failed', {
@@ -151,7 +145,7 @@ export class QueueWorker {
     this.running.set(id, undefined);
     try {
       const job = await this.store.getJob(id);
-      if (!job || TERMINAL.has(job.state) || (await this.options.queue.isCancelled(id))) return;
+      if (!job || TERMINAL_STATES.has(job.state) || (await this.options.queue.isCancelled(id))) return;
       if (job.state === 'running') {
         const max = this.options.queue.maxAttempts;
         if (job.attempts >= max) {
@@ -175,7 +169,7 @@ export class QueueWorker {
     } catch (e) {
       this.log(`job ${id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       const job = await this.store.getJob(id);
-      if (job && !TERMINAL.has(job.state) && !this.cancelled.has(id)) {
+      if (job && !TERMINAL_STATES.has(job.state) && !this.cancelled.has(id)) {
         this.finish(job, 'failed', { error: { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' } });
         await this.persist(job).catch(() => undefined);
       }
@@ -197,33 +191,14 @@ export class QueueWorker {
         await this.persist(job);
         return;
       }
-      const now = new Date();
-      job.state = 'running';
-      job.startedAt = now.toISOString();
-      job.timings.queuedMs = now.getTime() - Date.parse(job.createdAt);
-      job.attempts += 1;
-      job.progress = 0;
+      markStarted(job);
       await this.persist(job);
       if (this.cancelled.has(job.id)) return;
       this.log(`job ${job.id} started (attempt ${job.attempts})`);
-      let lastWrite = 0;
-      const outcome = await worker.run(task, (p, detail) => {
-        job.progress = Math.max(job.progress, Math.min(1, p));
-        if (detail) job.progressDetail = detail;
-        const t = Date.now();
-        if (t - lastWrite >= this.progressIntervalMs) {
-          lastWrite = t;
-          void this.persist(job).catch(() => undefined);
-        }
-      });
+      const outcome = await worker.run(task, progressWriter(job, this.progressIntervalMs, (j) => this.persist(j)));
       if (this.cancelled.has(job.id)) return;
       if (outcome.ok) {
-        const s = outcome.summary;
-        const file = s?.result.file ?? 'result.nii.gz';
-        const bytes = (await stat(this.store.jobFile(job.id, file)).catch(() => undefined))?.size ?? 0;
-        const result: NonNullable<Job['result']> = { bytes, format: s?.result.format ?? 'nifti', ...(s ? { files: s.files } : {}), ...(s?.result.modality ? { modality: s.result.modality } : {}) };
-        delete job.progressDetail;
-        this.finish(job, 'succeeded', { progress: 1, warnings: [...job.warnings, ...outcome.warnings], result, ...(s?.verdict ? { verdict: s.verdict } : {}) });
+        await markSucceeded(job, outcome, this.store);
         this.log(`job ${job.id} succeeded`);
       } else if (outcome.error?.code === 'VOXSHIFT_E_INTERRUPTED' && job.attempts < this.options.queue.maxAttempts) {
         job.state = 'queued';
