@@ -12,6 +12,7 @@ import type { PhantomRegion } from '../../volumes/phantom/index.ts';
 import type { Modality, Volume } from '../../volumes/volume.ts';
 import { initBackend, type BackendKind } from '../../models3d/engine/backend.ts';
 import { prepareDomainVolume } from '../../models3d/data/domain-volume.ts';
+import { distinctLabels, validateLabelClasses, type LabelEncodingSpec } from '../../models3d/data/label-encoding.ts';
 import { phantomSet, type PhantomContrast } from '../../models3d/data/phantom-data.ts';
 import { resolveModelConfig, type ModelConfigInput, type ModelKind } from '../../models3d/model/config.ts';
 import type { GanMode } from '../../models3d/training/losses.ts';
@@ -27,6 +28,7 @@ interface TrainCliOptions {
   a?: string[];
   b?: string[];
   aModality?: string;
+  aClasses?: string;
   bModality?: string;
   phantoms?: string;
   phantomRegion: string;
@@ -103,7 +105,24 @@ function modalityOf(name: string, v: string | undefined): Modality | undefined {
   return m;
 }
 
-function configInput(kind: ModelKind, o: TrainCliOptions, modalities: { a: Modality; b: Modality }): ModelConfigInput {
+/** `--a-modality labels`: the label domain's classes, from --a-classes or the distinct values of the label maps. */
+function labelDomain(kind: ModelKind, o: TrainCliOptions, a: readonly Volume[]): LabelEncodingSpec | undefined {
+  if (o.aModality?.toLowerCase() !== 'labels') {
+    if (o.aClasses !== undefined) throw new VoxshiftError('INVALID_ARGUMENT', '--a-classes needs --a-modality labels', { param: 'a-classes' });
+    return undefined;
+  }
+  if (kind !== 'pix2pix') {
+    throw new VoxshiftError('INVALID_ARGUMENT', `--a-modality labels trains a label → image Pix2Pix; the model kind must be pix2pix, got ${kind}`, { param: 'a-modality' });
+  }
+  if (o.phantoms !== undefined) throw new VoxshiftError('INVALID_ARGUMENT', '--a-modality labels needs label maps in --a (not --phantoms)', { param: 'a-modality' });
+  const classes =
+    o.aClasses !== undefined
+      ? validateLabelClasses(o.aClasses.split(',').map((c) => Number(c.trim())), 'a-classes')
+      : validateLabelClasses(distinctLabels(a, a.map((v, i) => v.meta.source ?? `A[${i}]`)), 'a-classes (the distinct values of the --a label maps)');
+  return { type: 'labels', classes };
+}
+
+function configInput(kind: ModelKind, o: TrainCliOptions, modalities: { a: Modality; b: Modality }, labels?: LabelEncodingSpec): ModelConfigInput {
   const dims = toInt('dims', o.dims);
   if (dims !== 2 && dims !== 3) throw new VoxshiftError('INVALID_ARGUMENT', `--dims must be 2 or 3, got ${JSON.stringify(o.dims)}`, { param: 'dims' });
   const steps = toInt('steps', o.steps) as number;
@@ -123,7 +142,7 @@ function configInput(kind: ModelKind, o: TrainCliOptions, modalities: { a: Modal
   return {
     kind,
     spatialDims: dims,
-    domains: { a: { modality: modalities.a }, b: { modality: modalities.b } },
+    domains: { a: labels ? { modality: 'SEG', normalization: labels } : { modality: modalities.a }, b: { modality: modalities.b } },
     generator:
       gType === 'resnet'
         ? defined({ type: 'resnet' as const, ngf: toInt('ngf', o.ngf), blocks: toInt('blocks', o.blocks) })
@@ -175,7 +194,8 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
     .option('--dims <n>', '2 (slices) or 3 (patches, CubeGAN)', '2')
     .option('--a <paths...>', 'domain A volumes (files, or folders of files / a DICOM series)')
     .option('--b <paths...>', 'domain B volumes (Pix2Pix: registered to A, in the same order)')
-    .option('--a-modality <m>', 'domain A modality (CT, MR, PT; default from the files)')
+    .option('--a-modality <m>', 'domain A modality (CT, MR, PT; default from the files), or labels: --a holds integer label maps (pix2pix label → image synthesis)')
+    .option('--a-classes <values>', 'with --a-modality labels: the label values, e.g. 0,1,2,3 (default: the distinct values of the --a label maps)')
     .option('--b-modality <m>', 'domain B modality')
     .option('--phantoms <n>', 'built-in data: N phantom subjects, A = MR, B = CT (paired for pix2pix, disjoint subjects for cyclegan)')
     .option('--phantom-region <r>', 'head or pelvis', 'head')
@@ -237,8 +257,13 @@ export const registerTrain: RegisterCommand = (program: Command, setExitCode) =>
         a = await loadDomain(o.a, 'a', (f) => say(`reading A ${f}`));
         b = await loadDomain(o.b, 'b', (f) => say(`reading B ${f}`));
       }
-      const modalities = { a: modalityOf('a-modality', o.aModality) ?? a[0].modality, b: modalityOf('b-modality', o.bModality) ?? b[0].modality };
-      const config = resolveModelConfig(configInput(kind, o, modalities));
+      const labels = labelDomain(kind, o, a);
+      const modalities = {
+        a: labels ? 'SEG' : (modalityOf('a-modality', o.aModality) ?? a[0].modality),
+        b: modalityOf('b-modality', o.bModality) ?? b[0].modality,
+      } satisfies { a: Modality; b: Modality };
+      if (labels) say(`domain A: label maps, classes ${labels.classes.join(', ')} (one-hot into the generator)`);
+      const config = resolveModelConfig(configInput(kind, o, modalities, labels));
       const data = {
         a: a.map((v, i) => prepareDomainVolume(v, config.domains.a.normalization, v.meta.source ?? `A[${i}]`)),
         b: b.map((v, i) => prepareDomainVolume(v, config.domains.b.normalization, v.meta.source ?? `B[${i}]`)),

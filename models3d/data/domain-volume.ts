@@ -8,6 +8,7 @@ import { VoxshiftError } from '../../volumes/errors.ts';
 import { applyNormalization, DEFAULT_CT_WINDOW, DEFAULT_MR_PERCENTILES, fitNormalization, validateNormalization } from '../../volumes/normalize.ts';
 import type { Normalization, NormalizationSpec } from '../../volumes/normalize.ts';
 import type { Modality, Volume } from '../../volumes/volume.ts';
+import { encodeLabelMap, isLabelEncoding, labelEncodingNormalization, type DomainNormalizationSpec, type LabelEncodingSpec } from './label-encoding.ts';
 
 export interface DomainVolume {
   /** Names the volume in errors and in batch picks (a file path or subject id). */
@@ -38,14 +39,19 @@ function invalid(name: string, message: string, details?: Record<string, unknown
  * and non-finite voxels (each error names `name`). For an 'mr-percentile' spec without an explicit
  * `threshold`, the percentiles are taken inside the body mask (so background noise does not set the
  * low end); with a threshold, over the voxels above it, as fitNormalization does.
+ *
+ * A `{ type: 'labels', classes }` spec takes an integer label map instead (kind 'label' or
+ * 'intensity'; values outside `classes` are refused): see label-encoding.ts. Its foreground is every
+ * voxel not of the first class.
  */
-export function prepareDomainVolume(volume: Volume, spec: NormalizationSpec, name: string): DomainVolume {
+export function prepareDomainVolume(volume: Volume, spec: DomainNormalizationSpec, name: string): DomainVolume {
   if (typeof name !== 'string' || name.length === 0) {
     throw new VoxshiftError('INVALID_ARGUMENT', `name must be a non-empty string, got ${JSON.stringify(name)}`, { param: 'name' });
   }
   if (volume === null || typeof volume !== 'object' || !ArrayBuffer.isView(volume.data) || !Array.isArray(volume.shape)) {
     throw new VoxshiftError('INVALID_ARGUMENT', `${name}: expected a Volume (data, shape, ...)`, { param: 'volume', details: { name } });
   }
+  if (isLabelEncoding(spec)) return prepareLabelDomainVolume(volume, spec, name);
   if (volume.kind === 'label') {
     throw invalid(name, 'is a label volume; training domains need intensity volumes (kind "intensity")', { kind: volume.kind });
   }
@@ -90,6 +96,21 @@ export function prepareDomainVolume(volume: Volume, spec: NormalizationSpec, nam
     spacing: [volume.spacing[0], volume.spacing[1], volume.spacing[2]],
     foreground,
     normalization,
+    source: volume,
+  };
+}
+
+function prepareLabelDomainVolume(volume: Volume, spec: LabelEncodingSpec, name: string): DomainVolume {
+  const data = encodeLabelMap(volume, spec, name);
+  const foreground = new Uint8Array(data.length);
+  for (let p = 0; p < data.length; p++) foreground[p] = data[p] > -1 ? 1 : 0;
+  return {
+    name,
+    data,
+    shape: [volume.shape[0], volume.shape[1], volume.shape[2]],
+    spacing: [volume.spacing[0], volume.spacing[1], volume.spacing[2]],
+    foreground,
+    normalization: labelEncodingNormalization(spec),
     source: volume,
   };
 }

@@ -13,6 +13,7 @@ import { bodyMask } from '../../validation/masks.ts';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { fitNormalization, type Normalization } from '../../volumes/normalize.ts';
 import type { Volume } from '../../volumes/volume.ts';
+import { isLabelEncoding, labelClassCount, labelEncodingNormalization, oneHotBuffer, oneHotFromEncoded, rankVolume } from '../data/label-encoding.ts';
 import { loadCheckpoint, readManifest, type CheckpointManifest } from '../checkpoint/checkpoint.ts';
 import type { DomainConfig, ModelConfig } from '../model/config.ts';
 import { generatorRole } from '../model/networks.ts';
@@ -20,7 +21,7 @@ import type { Network } from '../networks/build-network.ts';
 import type { NetworkSpec } from '../networks/spec.ts';
 import { findOnnxExport, hasOnnxExport } from '../export/export-checkpoint.ts';
 import { createOnnxGenerator, type ExecutionProvider, type OnnxGenerator } from './onnx-runtime.ts';
-import type { Generator } from './options.ts';
+import type { Generator, GeneratorFn } from './options.ts';
 import { translateVolume } from './translate-volume.ts';
 
 export type Direction = 'AtoB' | 'BtoA';
@@ -164,24 +165,44 @@ export async function translate(volume: Volume, model: string | Translator, opti
   const t = typeof model === 'string' ? await loadTranslator(model, options.direction ?? 'AtoB', { runtime: options.runtime ?? 'auto' }) : model;
   try {
     const src = t.source;
-    if (volume.modality !== 'unknown' && src.modality !== 'unknown' && volume.modality !== src.modality && !options.allowModalityMismatch) {
+    const labelSource = isLabelEncoding(src.normalization);
+    if (!labelSource && volume.modality !== 'unknown' && src.modality !== 'unknown' && volume.modality !== src.modality && !options.allowModalityMismatch) {
       throw new VoxshiftError(
         'INVALID_ARGUMENT',
         `the model translates ${src.name} (${src.modality}) to ${t.target.name} (${t.target.modality}), but the input is ${volume.modality}; pass a ${src.modality} volume (or allow the mismatch explicitly)`,
         { param: 'volume', details: { expected: src.modality, received: volume.modality } },
       );
     }
-    if (volume.kind === 'label') {
+    if (volume.kind === 'label' && !labelSource) {
       throw new VoxshiftError('INVALID_ARGUMENT', 'cannot translate a label map; pass an intensity image', { param: 'volume' });
     }
-    // As in training (prepareDomainVolume): MR percentiles without a threshold are taken inside the
-    // body mask, else background noise lowers both ends and the model sees other intensities.
-    const spec = src.normalization;
-    const inBody = spec.type === 'mr-percentile' && spec.threshold === undefined;
-    const sourceNormalization = fitNormalization(volume, spec, inBody ? bodyMask(volume).data : undefined);
+    let input = volume;
+    let sourceNormalization: Normalization;
+    if (isLabelEncoding(src.normalization)) {
+      // A label → image model: the label map's class ranks under the window [0, K − 1] (label-encoding.ts);
+      // values outside the model's classes, or not integers, are refused.
+      input = rankVolume(volume, src.normalization, volume.meta.source ?? 'label map');
+      sourceNormalization = labelEncodingNormalization(src.normalization);
+    } else {
+      // As in training (prepareDomainVolume): MR percentiles without a threshold are taken inside the
+      // body mask, else background noise lowers both ends and the model sees other intensities.
+      const spec = src.normalization;
+      const inBody = spec.type === 'mr-percentile' && spec.threshold === undefined;
+      sourceNormalization = fitNormalization(volume, spec, inBody ? bodyMask(volume).data : undefined);
+    }
     // A translator's tfjs network is called through `generator` (so a wrapped generator is honoured).
     const gen = t.generator;
-    const out = await translateVolume(volume, gen ? (x) => gen.apply(x) : t.run, {
+    let run: Generator = gen ? (x) => gen.apply(x) : t.run;
+    const classes = labelClassCount(src.normalization);
+    if (classes !== undefined) {
+      // The label map travels as one scaled channel and enters the generator one-hot.
+      const inner = run;
+      run =
+        typeof inner === 'function'
+          ? ((x) => tf.tidy(() => inner(oneHotFromEncoded(x, classes)))) satisfies GeneratorFn
+          : { run: (x: Float32Array, shape: readonly number[]) => inner.run(oneHotBuffer(x, classes), [...shape.slice(0, -1), classes]) };
+    }
+    const out = await translateVolume(input, run, {
       spatialDims: t.config.spatialDims,
       sizeMultiple: t.spec.sizeMultiple,
       sourceNormalization,

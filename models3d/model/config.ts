@@ -8,6 +8,7 @@ import { VoxshiftError } from '../../volumes/errors.ts';
 import { DEFAULT_CT_WINDOW, DEFAULT_MR_PERCENTILES, type NormalizationSpec } from '../../volumes/normalize.ts';
 import type { Axis } from '../../volumes/slices.ts';
 import type { Modality } from '../../volumes/volume.ts';
+import { isLabelEncoding, validateLabelClasses, type DomainNormalizationSpec } from '../data/label-encoding.ts';
 import { inferShapes } from '../networks/shapes.ts';
 import type { GanMode } from '../training/losses.ts';
 import { describeModelNetworks, sizeMultipleOf } from './networks.ts';
@@ -18,7 +19,8 @@ export interface DomainConfig {
   /** A short name shown in logs and reports ('MR T1', 'CT', 'site A'). */
   name: string;
   modality: Modality;
-  normalization: NormalizationSpec;
+  /** An intensity normalization, or `{ type: 'labels', classes }` for a label-map source (Pix2Pix domain A only; data/label-encoding.ts). */
+  normalization: DomainNormalizationSpec;
 }
 
 export type GeneratorConfig =
@@ -117,21 +119,25 @@ function num(field: string, v: unknown, min: number, max: number): number {
   return v;
 }
 
-const MODALITIES: readonly Modality[] = ['CT', 'MR', 'PT', 'NM', 'US', 'XA', 'CR', 'DX', 'OT', 'unknown'];
+const MODALITIES: readonly Modality[] = ['CT', 'MR', 'PT', 'NM', 'US', 'XA', 'CR', 'DX', 'SEG', 'OT', 'unknown'];
 
 function domain(field: string, d: Partial<DomainConfig> | undefined, fallback: DomainConfig): DomainConfig {
-  const modality = d?.modality ?? fallback.modality;
+  const labels = isLabelEncoding(d?.normalization);
+  const modality = d?.modality ?? (labels ? 'SEG' : fallback.modality);
   if (!MODALITIES.includes(modality)) invalid(`${field}.modality`, `one of ${MODALITIES.join(', ')}`, modality);
-  const name = d?.name ?? (d?.modality !== undefined ? modality : fallback.name);
+  const name = d?.name ?? (labels ? 'labels' : d?.modality !== undefined ? modality : fallback.name);
   if (typeof name !== 'string' || name.length === 0 || name.length > 64) invalid(`${field}.name`, 'a non-empty string of at most 64 characters', name);
   const normalization = d?.normalization ?? defaultNormalizationFor(modality);
+  if (isLabelEncoding(normalization)) {
+    return { name, modality, normalization: { type: 'labels', classes: validateLabelClasses(normalization.classes, `${field}.normalization.classes`) } };
+  }
   if (normalization.type === 'ct-window') {
     if (!(normalization.upper > normalization.lower)) invalid(`${field}.normalization`, 'a window with upper > lower', normalization);
   } else if (normalization.type === 'mr-percentile') {
     const p = normalization.p ?? DEFAULT_MR_PERCENTILES;
     if (!(p[0] >= 0 && p[1] <= 100 && p[0] < p[1])) invalid(`${field}.normalization.p`, 'two percentiles 0 ≤ low < high ≤ 100', p);
   } else {
-    invalid(`${field}.normalization.type`, "'ct-window' or 'mr-percentile'", (normalization as { type: unknown }).type);
+    invalid(`${field}.normalization.type`, "'ct-window', 'mr-percentile' or 'labels'", (normalization as { type: unknown }).type);
   }
   return { name, modality, normalization };
 }
@@ -147,6 +153,11 @@ export function resolveModelConfig(input: ModelConfigInput): ModelConfig {
     a: domain('domains.a', input.domains?.a, { name: 'MR', modality: 'MR', normalization: defaultNormalizationFor('MR') }),
     b: domain('domains.b', input.domains?.b, { name: 'CT', modality: 'CT', normalization: defaultNormalizationFor('CT') }),
   };
+  // A generator ends in tanh and is inverted as intensities: label maps can only be a Pix2Pix input.
+  if (isLabelEncoding(domains.b.normalization)) invalid('domains.b.normalization.type', "an intensity normalization (label maps can only be the source, domain A)", 'labels');
+  if (isLabelEncoding(domains.a.normalization) && kind !== 'pix2pix') {
+    invalid('domains.a.normalization.type', "an intensity normalization for a CycleGAN (a label-map source needs kind 'pix2pix')", 'labels');
+  }
 
   const g = input.generator ?? {};
   const gType = g.type ?? (kind === 'pix2pix' ? 'unet' : 'resnet');

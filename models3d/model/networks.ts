@@ -11,6 +11,7 @@ import { describeResnetGenerator } from '../networks/resnet-generator.ts';
 import { createRng } from '../networks/rng.ts';
 import type { NetworkSpec } from '../networks/spec.ts';
 import { describeUnetGenerator } from '../networks/unet-generator.ts';
+import { labelClassCount } from '../data/label-encoding.ts';
 import type { ModelConfig } from './config.ts';
 
 export type CycleGanRole = 'genAB' | 'genBA' | 'discA' | 'discB';
@@ -39,11 +40,17 @@ export function isGenerator(role: NetworkRole): boolean {
   return role.startsWith('gen');
 }
 
+/** Channels of the generator's input: 1, or K (one-hot) for a label-map source (data/label-encoding.ts). */
+export function generatorInputChannels(config: ModelConfig): number {
+  return labelClassCount(config.domains.a.normalization) ?? 1;
+}
+
 function generatorSpec(config: ModelConfig): NetworkSpec {
   const g = config.generator;
+  const inputChannels = generatorInputChannels(config);
   return g.type === 'resnet'
-    ? describeResnetGenerator({ spatialDims: config.spatialDims, ngf: g.ngf, blocks: g.blocks, dropout: g.dropout })
-    : describeUnetGenerator({ spatialDims: config.spatialDims, ngf: g.ngf, depth: g.depth, dropout: g.dropout });
+    ? describeResnetGenerator({ spatialDims: config.spatialDims, inputChannels, ngf: g.ngf, blocks: g.blocks, dropout: g.dropout })
+    : describeUnetGenerator({ spatialDims: config.spatialDims, inputChannels, ngf: g.ngf, depth: g.depth, dropout: g.dropout });
 }
 
 /** The specs of every network of the model, by role. */
@@ -61,7 +68,7 @@ export function describeModelNetworks(config: ModelConfig): Map<NetworkRole, Net
   if (config.kind === 'pix2pix') {
     return new Map<NetworkRole, NetworkSpec>([
       ['gen', gen],
-      ['disc', disc(2)],
+      ['disc', disc(generatorInputChannels(config) + 1)],
     ]);
   }
   return new Map<NetworkRole, NetworkSpec>([

@@ -18,6 +18,7 @@ import type { Normalization } from '../../volumes/normalize.ts';
 import { createRng, type Rng } from '../../volumes/random.ts';
 import { referenceNormalization, type DomainVolume } from '../data/domain-volume.ts';
 import { ImagePool } from '../data/image-pool.ts';
+import { labelClassCount, oneHotFromEncoded } from '../data/label-encoding.ts';
 import { createPairedSampler, createUnpairedSampler, type Batch } from '../data/samplers.ts';
 import { loadCheckpoint, loadTrainingState, saveCheckpoint, type CheckpointContent } from '../checkpoint/checkpoint.ts';
 import { totalSteps, type ModelConfig } from '../model/config.ts';
@@ -179,12 +180,19 @@ function createSession(config: ModelConfig, networks: Map<NetworkRole, Network>)
     { gen: net('gen'), disc: net('disc') },
     { ganMode: config.loss.ganMode, lambdaL1: config.loss.lambdaL1, labelSmoothing: config.loss.labelSmoothing ?? 0, adam },
   );
+  // A label-map source travels as one scaled channel and enters the networks one-hot (data/label-encoding.ts).
+  const classes = labelClassCount(config.domains.a.normalization);
+  const inputA = (batch: Batch): tf.Tensor =>
+    tf.tidy(() => {
+      const a = tf.tensor(batch.a, batch.shape, 'float32');
+      return classes === undefined ? a : oneHotFromEncoded(a, classes);
+    });
   return {
     networks,
     optimizers: { generator: trainer.optimizers.generator, discriminator: trainer.optimizers.discriminator },
     pools: {},
     takeStep(batch, step) {
-      const realA = tf.tensor(batch.a, batch.shape, 'float32');
+      const realA = inputA(batch);
       const realB = tf.tensor(batch.b, batch.shape, 'float32');
       try {
         return { ...trainer.step(realA, realB, step) };
@@ -194,7 +202,7 @@ function createSession(config: ModelConfig, networks: Map<NetworkRole, Network>)
       }
     },
     montageRow(batch) {
-      const fake = tf.tidy(() => net('gen').apply(tf.tensor(batch.a, batch.shape, 'float32')));
+      const fake = tf.tidy(() => net('gen').apply(inputA(batch)));
       const out = [tileOf(batch.a, batch.shape, 'A'), tileOf(fake.dataSync() as Float32Array, batch.shape, 'A→B'), tileOf(batch.b, batch.shape, 'B')];
       fake.dispose();
       return out;
