@@ -5,7 +5,8 @@
  * - uploads older than `uploadTtlMs` that no remaining job references (as `upload` or in `inputs`)
  *   are deleted, and so are upload folders without a record (a receive cut short by a crash) older
  *   than the same TTL. Uploads held by a request in flight (JobStore.hold: received in it, or named
- *   by the job it creates) are left alone, whatever their age.
+ *   by the job it creates) are left alone, whatever their age, and so are uploads whose hold ended
+ *   after this pass listed the jobs (their job may be newer than the listing).
  * The app runs it at start and every `gcIntervalMs` (ServiceOptions).
  */
 import type { JobStore } from './job-store.ts';
@@ -47,15 +48,17 @@ export async function collectGarbage(
     const at = Date.parse(j.finishedAt ?? j.createdAt);
     if (now - at >= options.jobRetentionMs && (await jobs.delete(j.id))) out.jobs.push(j.id);
   }
+  // An upload held at any moment from here on may be named by a job written after this listing.
+  const listedAt = performance.now();
   const remaining = await jobs.list();
   const neededUploads = new Set(remaining.flatMap((j) => refs(j).uploads));
   for (const u of await store.listUploads()) {
-    if (neededUploads.has(u.id) || store.isHeld(u.id) || now - Date.parse(u.createdAt) < options.uploadTtlMs) continue;
+    if (neededUploads.has(u.id) || store.isHeld(u.id, listedAt) || now - Date.parse(u.createdAt) < options.uploadTtlMs) continue;
     await store.discardUpload(u.id);
     out.uploads.push(u.id);
   }
   for (const s of await store.strayUploads(now)) {
-    if (s.ageMs < options.uploadTtlMs || neededUploads.has(s.id) || store.isHeld(s.id)) continue;
+    if (s.ageMs < options.uploadTtlMs || neededUploads.has(s.id) || store.isHeld(s.id, listedAt)) continue;
     await store.discardUpload(s.id);
     out.uploads.push(s.id);
   }

@@ -46,6 +46,8 @@ export class JobStore {
   readonly dataDir: string;
   /** Uploads in use by a request (being received, or named by a job being created): GC leaves them. */
   private readonly holds = new Map<string, number>();
+  /** When each upload's last hold was released (performance.now()): a GC pass that began earlier must not take it. */
+  private readonly releasedAt = new Map<string, number>();
   constructor(dataDir: string) {
     this.dataDir = dataDir;
   }
@@ -56,10 +58,17 @@ export class JobStore {
   release(id: string): void {
     const n = (this.holds.get(id) ?? 0) - 1;
     if (n > 0) this.holds.set(id, n);
-    else this.holds.delete(id);
+    else {
+      this.holds.delete(id);
+      this.releasedAt.set(id, performance.now());
+    }
   }
-  isHeld(id: string): boolean {
-    return this.holds.has(id);
+  /**
+   * Whether a request holds the upload, or held it at any time since `since` (performance.now()): a GC pass that read
+   * the job list before a job naming this upload was written must leave it alone.
+   */
+  isHeld(id: string, since = Infinity): boolean {
+    return this.holds.has(id) || (this.releasedAt.get(id) ?? -Infinity) >= since;
   }
 
   async init(): Promise<void> {
@@ -153,6 +162,7 @@ export class JobStore {
 
   async discardUpload(id: string): Promise<void> {
     this.holds.delete(id);
+    this.releasedAt.delete(id);
     await rm(this.uploadDir(id), { recursive: true, force: true });
   }
 

@@ -101,6 +101,32 @@ describe('garbage collection', () => {
     expect(await store.listUploads()).toEqual([]);
   });
 
+  it('leaves an upload whose hold ended after the pass listed the jobs (its job is newer than the listing)', async () => {
+    const store = new JobStore(join(dir, 'race'));
+    await store.init();
+    const up = await upload(store, T0 - 48 * HOUR);
+    let calls = 0;
+    const jobs = {
+      // The second listing is the one uploads are checked against: a request holds the upload, writes
+      // its job and releases the hold while that listing is being read — the job is not in it.
+      list: async (): Promise<Job[]> => {
+        if (++calls === 2) {
+          store.hold(up.id);
+          await sleep(5);
+          store.release(up.id);
+        }
+        return [];
+      },
+      delete: async (): Promise<boolean> => false,
+    };
+    const first = await collectGarbage(store, jobs, { uploadTtlMs: HOUR, jobRetentionMs: HOUR, now: T0 });
+    expect(first.uploads).not.toContain(up.id);
+    expect(await readdir(join(dir, 'race', 'uploads'))).toContain(up.id);
+    // the next pass, with nothing referencing it, collects it
+    const second = await collectGarbage(store, { list: async () => [], delete: async () => false }, { uploadTtlMs: HOUR, jobRetentionMs: HOUR, now: T0 });
+    expect(second.uploads).toContain(up.id);
+  });
+
   it('runs in the app on its interval: an unreferenced upload past the TTL is deleted, a job’s upload is not', async () => {
     const app = await buildApp({ dataDir: join(dir, 'app'), uploadTtlMs: 0, gcIntervalMs: 100 });
     try {
