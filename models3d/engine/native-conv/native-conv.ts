@@ -112,11 +112,23 @@ export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a:
   if (scratchBytes(op, g) > MAX_SCRATCH_BYTES) return undefined;
   const shapes = graphShapes(op, g);
   if (!sameShape(a.shape, shapes.a) || !sameShape(b.shape, shapes.b)) return undefined;
-  const s = session(op, g);
-  const heap = heapF32(backend);
-  s.feeds.a.data.set(heap.subarray(f32Offset(backend, a.dataId), f32Offset(backend, a.dataId) + util.sizeFromShape(a.shape)));
-  s.feeds.b.data.set(heap.subarray(f32Offset(backend, b.dataId), f32Offset(backend, b.dataId) + util.sizeFromShape(b.shape)));
-  s.session.run(s.feeds, s.fetches, {});
+  let s: CachedSession;
+  try {
+    s = session(op, g);
+    const heap = heapF32(backend);
+    s.feeds.a.data.set(heap.subarray(f32Offset(backend, a.dataId), f32Offset(backend, a.dataId) + util.sizeFromShape(a.shape)));
+    s.feeds.b.data.set(heap.subarray(f32Offset(backend, b.dataId), f32Offset(backend, b.dataId) + util.sizeFromShape(b.shape)));
+    s.session.run(s.feeds, s.fetches, {});
+  } catch (e) {
+    // The binding is onnxruntime-node's internal API: if a version changes it, say so and carry on
+    // with the wasm kernels (or fail, when onnxruntime was asked for by name).
+    const message = e instanceof Error ? e.message : String(e);
+    if (state.engine === 'onnxruntime') throw new VoxshiftError('BACKEND_UNAVAILABLE', `onnxruntime convolution failed: ${message}`, { param: 'convEngine', cause: e });
+    state.active = false;
+    state.reason = `XNNPACK (onnxruntime failed on a ${op} convolution: ${message})`;
+    process.emitWarning(`voxshift: convolutions moved to XNNPACK — onnxruntime failed: ${message}`);
+    return undefined;
+  }
   const out = allocF32(backend, shapes.y);
   // allocF32 may grow (and move) the heap: view it afresh.
   heapF32(backend).set(s.fetches.y.data, f32Offset(backend, out.dataId));

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { backendInfo, initBackend } from '../../../models3d/engine/backend.ts';
-import { convSessionCount } from '../../../models3d/engine/native-conv/native-conv.ts';
+import { configureConvEngine, convEngineInfo, convSessionCount } from '../../../models3d/engine/native-conv/native-conv.ts';
+import { loadOrtSync, type OrtNativeSession } from '../../../models3d/engine/native-conv/ort-binding.ts';
 import { setFilterGradMethod, type FilterGradMethod } from '../../../models3d/engine/kernels/conv2d-backprop-filter.ts';
 import { cachedFilterCount } from '../../../models3d/engine/kernels/conv2d-filter-cache.ts';
 import { outputBlockSize } from '../../../models3d/engine/kernels/conv2d-forward.ts';
@@ -240,5 +241,54 @@ describe("2-D convolutions on onnxruntime's CPU kernels (convEngine 'onnxruntime
     step();
     expect(tf.memory().numTensors).toBe(before);
     expect(convSessionCount()).toBe(sessions);
+  });
+});
+
+describe('the onnxruntime engine failing at run time', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+    await initBackend('wasm', { threads: 2, convEngine: 'auto' });
+  });
+
+  it('auto: moves the convolutions to XNNPACK with a warning and the same numbers; onnxruntime by name: BACKEND_UNAVAILABLE', () => {
+    const ort = loadOrtSync().ort;
+    expect(ort).toBeDefined();
+    if (ort === undefined) return;
+    const original = ort.newSession;
+    const broken = (): OrtNativeSession => {
+      const s = original();
+      return {
+        loadModel: (...args) => s.loadModel(...args),
+        dispose: () => s.dispose(),
+        run: () => {
+          throw new Error('binding changed');
+        },
+      };
+    };
+    const c = CASES[1];
+    try {
+      ort.newSession = broken;
+      configureConvEngine('onnxruntime', 2);
+      tf.setBackend('wasm');
+      expect(() => tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.stride, c.pad))).toThrow(
+        expect.objectContaining({ code: 'VOXSHIFT_E_BACKEND_UNAVAILABLE', param: 'convEngine' }),
+      );
+      configureConvEngine('auto', 2);
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w.message);
+      process.on('warning', onWarning);
+      const [y, dx, df] = convGrads('wasm', c, 5);
+      const [yRef, dxRef, dfRef] = convGrads('cpu', c, 5);
+      expect(relErr(y, yRef)).toBeLessThan(1e-4);
+      expect(relErr(dx, dxRef)).toBeLessThan(1e-4);
+      expect(relErr(df, dfRef)).toBeLessThan(1e-4);
+      expect(convEngineInfo().engine).toBe('xnnpack');
+      expect(convEngineInfo().description).toMatch(/onnxruntime failed on a \S+ convolution: binding changed/);
+      process.off('warning', onWarning);
+    } finally {
+      ort.newSession = original;
+      configureConvEngine('auto', 2);
+    }
+    expect(convEngineInfo().engine).toBe('onnxruntime');
   });
 });
