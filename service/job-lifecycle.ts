@@ -52,3 +52,31 @@ export async function markSucceeded(job: Job, outcome: TaskOutcome, store: JobSt
   delete job.progressDetail;
   markFinished(job, 'succeeded', { progress: 1, warnings: [...job.warnings, ...outcome.warnings], result, ...(s?.verdict ? { verdict: s.verdict } : {}) });
 }
+
+/**
+ * Writes of job records, one after another per job (a later progress write never lands before an
+ * earlier one); `idle(id)` / `idleAll()` wait for what is queued.
+ */
+export class JobWrites {
+  private readonly chains = new Map<string, Promise<void>>();
+
+  /** Queues `write` after the job's earlier writes; resolves (or rejects) with it. */
+  enqueue(id: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(id) ?? Promise.resolve()).then(write);
+    const tracked = next.finally(() => {
+      if (this.chains.get(id) === tracked) this.chains.delete(id);
+    });
+    // A failed write is reported to its caller; the chain itself goes on.
+    tracked.catch(() => undefined);
+    this.chains.set(id, tracked);
+    return next;
+  }
+
+  async idle(id: string): Promise<void> {
+    await this.chains.get(id)?.catch(() => undefined);
+  }
+
+  async idleAll(): Promise<void> {
+    await Promise.all([...this.chains.values()].map((p) => p.catch(() => undefined)));
+  }
+}

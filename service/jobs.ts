@@ -14,7 +14,7 @@ import { buildTask, type NewJob } from './job-kinds.ts';
 import type { WorkerTask } from './run-task.ts';
 import type { Job } from './schemas.ts';
 import { WorkerProcess } from './worker-process.ts';
-import { markFinished, markStarted, markSucceeded, progressWriter, TERMINAL_STATES } from './job-lifecycle.ts';
+import { JobWrites, markFinished, markStarted, markSucceeded, progressWriter, TERMINAL_STATES } from './job-lifecycle.ts';
 
 export interface JobManagerOptions {
   /** Worker processes (jobs run at once). Default 1. */
@@ -37,7 +37,7 @@ export class JobManager {
   private readonly deleted = new Set<string>();
   /** Set by close(): jobs taken from the queue from then on stay queued for the next start. */
   private closing = false;
-  private readonly writes = new Map<string, Promise<void>>();
+  private readonly writes = new JobWrites();
   private creating = 0;
   private readonly maxAttempts: number;
   private readonly progressIntervalMs: number;
@@ -72,7 +72,7 @@ export class JobManager {
     for (const job of await this.store.listJobs()) {
       if (job.state === 'running') {
         if (job.attempts >= this.maxAttempts) {
-          this.finish(job, 'failed', {
+          markFinished(job, 'failed', {
             error: new VoxshiftError('INTERRUPTED', `the server stopped while this job ran, ${job.attempts} times; not retried`, {
               details: { attempts: job.attempts },
             }).toJSON() as Job['error'],
@@ -102,7 +102,7 @@ export class JobManager {
     const closing = this.queue.close();
     await Promise.all(this.workers.map((w) => w.close()));
     await closing;
-    await Promise.all(this.writes.values());
+    await this.writes.idleAll();
   }
 
   /** Persists a new job (checked by prepareJob) and queues it; QUEUE_FULL leaves nothing behind. */
@@ -155,24 +155,16 @@ export class JobManager {
     this.deleted.add(id);
     await this.queue.remove(id);
     this.running.get(id)?.cancel(id);
-    await this.writes.get(id);
+    await this.writes.idle(id);
     await this.store.deleteJob(id);
     return true;
   }
 
   private persist(job: Job): Promise<void> {
     const snapshot = structuredClone(job);
-    const prev = this.writes.get(job.id) ?? Promise.resolve();
-    const next = prev.then(() => (this.deleted.has(job.id) ? undefined : this.store.saveJob(snapshot)));
-    const tracked = next.finally(() => {
-      if (this.writes.get(job.id) === tracked) this.writes.delete(job.id);
+    return this.writes.enqueue(job.id, async () => {
+      if (!this.deleted.has(job.id)) await this.store.saveJob(snapshot);
     });
-    this.writes.set(job.id, tracked);
-    return next;
-  }
-
-  private finish(job: Job, state: 'succeeded' | 'failed', extra: Partial<Job>): void {
-    markFinished(job, state, extra);
   }
 
   private async process(id: string): Promise<void> {
@@ -185,7 +177,7 @@ export class JobManager {
     } catch (e) {
       this.log(`job ${id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       if (!TERMINAL_STATES.has(job.state)) {
-        this.finish(job, 'failed', { error: { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' } });
+        markFinished(job, 'failed', { error: { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' } });
         await this.persist(job).catch(() => undefined);
       }
     } finally {
@@ -201,7 +193,7 @@ export class JobManager {
       task = await buildTask(job, { store: this.store, models: this.models, getJob: (id) => this.get(id), ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}) });
     } catch (e) {
       if (!(e instanceof VoxshiftError)) throw e;
-      this.finish(job, 'failed', { error: e.toJSON() as Job['error'] });
+      markFinished(job, 'failed', { error: e.toJSON() as Job['error'] });
       await this.persist(job);
       return;
     }
@@ -232,7 +224,7 @@ export class JobManager {
       return;
     } else {
       if (outcome.internal) this.log(`job ${job.id} failed: ${outcome.internal}`);
-      this.finish(job, 'failed', { error: outcome.error as Job['error'] });
+      markFinished(job, 'failed', { error: outcome.error as Job['error'] });
     }
     await this.persist(job);
   }

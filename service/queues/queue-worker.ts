@@ -20,7 +20,7 @@ import { JobStore, writeFileAtomic } from '../job-store.ts';
 import { ModelRegistry } from '../models.ts';
 import type { WorkerTask } from '../run-task.ts';
 import type { Job } from '../schemas.ts';
-import { markFinished, markStarted, markSucceeded, progressWriter, TERMINAL_STATES } from '../job-lifecycle.ts';
+import { JobWrites, markFinished, markStarted, markSucceeded, progressWriter, TERMINAL_STATES } from '../job-lifecycle.ts';
 import { WorkerProcess } from '../worker-process.ts';
 import type { BullmqQueue } from './bullmq-queue.ts';
 
@@ -52,7 +52,7 @@ export class QueueWorker {
   /** Jobs this process is running, with the child running each (undefined while it is being prepared). */
   private readonly running = new Map<string, WorkerProcess | undefined>();
   private readonly cancelled = new Set<string>();
-  private readonly writes = new Map<string, Promise<void>>();
+  private readonly writes = new JobWrites();
   private readonly log: (msg: string) => void;
   private readonly concurrency: number;
   private readonly progressIntervalMs: number;
@@ -87,7 +87,7 @@ export class QueueWorker {
   async close(): Promise<void> {
     await this.options.queue.close();
     await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all(this.writes.values());
+    await this.writes.idleAll();
   }
 
   private cancel(id: string): void {
@@ -100,8 +100,7 @@ export class QueueWorker {
   /** Rewrites the record (never creates it); a missing folder means the job was deleted. */
   private persist(job: Job): Promise<void> {
     const snapshot = JSON.stringify(job);
-    const prev = this.writes.get(job.id) ?? Promise.resolve();
-    const next = prev.then(async () => {
+    return this.writes.enqueue(job.id, async () => {
       if (this.cancelled.has(job.id)) return;
       try {
         await writeFileAtomic(join(this.store.jobDir(job.id), 'job.json'), snapshot);
@@ -111,15 +110,6 @@ export class QueueWorker {
         this.cancelled.add(job.id);
       }
     });
-    const tracked = next.finally(() => {
-      if (this.writes.get(job.id) === tracked) this.writes.delete(job.id);
-    });
-    this.writes.set(job.id, tracked);
-    return next;
-  }
-
-  private finish(job: Job, state: 'succeeded' | 'failed', extra: Partial<Job>): void {
-    markFinished(job, state, extra);
   }
 
   private interrupted(job: Job, why: string): Job['error'] {
@@ -132,7 +122,7 @@ export class QueueWorker {
     if (!job || TERMINAL_STATES.has(job.state)) return;
     const stalled = /stalled/.test(reason);
     this.log(`job ${id} failed in the queue: ${reason}`);
-    this.finish(job, 'failed', {
+    markFinished(job, 'failed', {
       error: stalled
         ? this.interrupted(job, `the worker running this job stopped (${reason}),`)
         : { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' },
@@ -149,7 +139,7 @@ export class QueueWorker {
       if (job.state === 'running') {
         const max = this.options.queue.maxAttempts;
         if (job.attempts >= max) {
-          this.finish(job, 'failed', { error: this.interrupted(job, 'the worker running this job stopped') });
+          markFinished(job, 'failed', { error: this.interrupted(job, 'the worker running this job stopped') });
           await this.persist(job);
           return;
         }
@@ -170,12 +160,12 @@ export class QueueWorker {
       this.log(`job ${id}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       const job = await this.store.getJob(id);
       if (job && !TERMINAL_STATES.has(job.state) && !this.cancelled.has(id)) {
-        this.finish(job, 'failed', { error: { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' } });
+        markFinished(job, 'failed', { error: { code: 'VOXSHIFT_E_INTERNAL', message: 'internal error while running the job' } });
         await this.persist(job).catch(() => undefined);
       }
     } finally {
       this.running.delete(id);
-      await this.writes.get(id);
+      await this.writes.idle(id);
       this.cancelled.delete(id);
     }
   }
@@ -187,7 +177,7 @@ export class QueueWorker {
         task = await buildTask(job, { store: this.store, models: this.models, getJob: (id) => this.store.getJob(id), ...(this.options.threads !== undefined ? { threads: this.options.threads } : {}) });
       } catch (e) {
         if (!(e instanceof VoxshiftError)) throw e;
-        this.finish(job, 'failed', { error: e.toJSON() as Job['error'] });
+        markFinished(job, 'failed', { error: e.toJSON() as Job['error'] });
         await this.persist(job);
         return;
       }
@@ -208,7 +198,7 @@ export class QueueWorker {
         continue;
       } else {
         if (outcome.internal) this.log(`job ${job.id} failed: ${outcome.internal}`);
-        this.finish(job, 'failed', { error: outcome.error as Job['error'] });
+        markFinished(job, 'failed', { error: outcome.error as Job['error'] });
         this.log(`job ${job.id} failed: ${String(outcome.error?.code)}`);
       }
       await this.persist(job);
