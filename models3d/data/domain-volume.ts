@@ -88,7 +88,10 @@ export function prepareDomainVolume(volume: Volume, spec: DomainNormalizationSpe
     throw e;
   }
   // applyNormalization clips to [−1, 1].
-  const data = applyNormalization(volume, normalization).data;
+  return domainVolume(name, volume, applyNormalization(volume, normalization).data, foreground, normalization);
+}
+
+function domainVolume(name: string, volume: Volume, data: Float32Array, foreground: Uint8Array, normalization: DomainVolume['normalization']): DomainVolume {
   return {
     name,
     data,
@@ -104,15 +107,7 @@ function prepareLabelDomainVolume(volume: Volume, spec: LabelEncodingSpec, name:
   const data = encodeLabelMap(volume, spec, name);
   const foreground = new Uint8Array(data.length);
   for (let p = 0; p < data.length; p++) foreground[p] = data[p] > -1 ? 1 : 0;
-  return {
-    name,
-    data,
-    shape: [volume.shape[0], volume.shape[1], volume.shape[2]],
-    spacing: [volume.spacing[0], volume.spacing[1], volume.spacing[2]],
-    foreground,
-    normalization: labelEncodingNormalization(spec),
-    source: volume,
-  };
+  return domainVolume(name, volume, data, foreground, labelEncodingNormalization(spec));
 }
 
 function median(values: number[]): number {
