@@ -114,7 +114,7 @@ export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a:
   if (!sameShape(a.shape, shapes.a) || !sameShape(b.shape, shapes.b)) return undefined;
   let s: CachedSession;
   try {
-    s = session(op, g);
+    s = session(op, g, shapes);
     const heap = heapF32(backend);
     s.feeds.a.data.set(heap.subarray(f32Offset(backend, a.dataId), f32Offset(backend, a.dataId) + util.sizeFromShape(a.shape)));
     s.feeds.b.data.set(heap.subarray(f32Offset(backend, b.dataId), f32Offset(backend, b.dataId) + util.sizeFromShape(b.shape)));
@@ -150,7 +150,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((n, i) => n === b[i]);
 }
 
-function session(op: ConvOp, g: ConvGeometry): CachedSession {
+function session(op: ConvOp, g: ConvGeometry, shapes: ReturnType<typeof graphShapes>): CachedSession {
   const key = geometryKey(op, g);
   const hit = sessions.get(key);
   if (hit !== undefined) {
@@ -170,7 +170,6 @@ function session(op: ConvOp, g: ConvGeometry): CachedSession {
     enableCpuMemArena: true,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
-  const shapes = graphShapes(op, g);
   const make = (shape: number[]): OrtTensor => ort.tensor(new Float32Array(util.sizeFromShape(shape)), shape);
   const entry: CachedSession = { session: native, feeds: { a: make(shapes.a), b: make(shapes.b) }, fetches: { y: make(shapes.y) } };
   sessions.set(key, entry);
