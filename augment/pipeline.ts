@@ -17,6 +17,18 @@ export interface PipelineStep {
   [option: string]: unknown;
 }
 
+/**
+ * Steps that run a GAN (async: onnxruntime or tfjs), see synthesis/gan-steps.ts. parsePipeline refuses
+ * them with a pointer; the dataset export (synthesis/staged-pipeline.ts) runs them between the
+ * synchronous parts of a pipeline.
+ */
+export const GAN_STEP_TYPES = ['Translate', 'LabelToImageGAN'] as const;
+export type GanStepType = (typeof GAN_STEP_TYPES)[number];
+
+export function isGanStepType(type: unknown): type is GanStepType {
+  return (GAN_STEP_TYPES as readonly unknown[]).includes(type);
+}
+
 export type PipelineJson = PipelineStep[] | { name?: string; description?: string; transforms: PipelineStep[] };
 
 function bad(param: string, message: string): never {
@@ -28,9 +40,16 @@ function parseList(list: unknown, where: string): Transform[] {
   return list.map((step, i) => parseStep(step, `${where}[${i}]`));
 }
 
-function parseStep(step: unknown, where: string): Transform {
+/** One synchronous step (`where` names it in errors, e.g. "pipeline[2]"). */
+export function parseStep(step: unknown, where: string): Transform {
   if (typeof step !== 'object' || step === null || Array.isArray(step)) bad(where, 'expected an object { "type": ..., ...options }');
   const { type, ...options } = step as Record<string, unknown>;
+  if (isGanStepType(type)) {
+    bad(
+      `${where}.type`,
+      `${type} runs a GAN (async), so it can only be a top-level step of a pipeline run by the dataset export (voxshift augment, exportDataset), not inside Compose/OneOf or in a synchronous pipeline`,
+    );
+  }
   if (type === 'Compose') {
     new OptionReader(where, options, ['transforms']);
     return compose(parseList(options.transforms, `${where}.transforms`));

@@ -11,6 +11,12 @@
  *   so an interrupted run leaves nothing half-written under a final name. At the end the manifest is
  *   rewritten sorted by subject and index (write-then-rename). Resuming with another pipeline, seed
  *   or sample count is an error.
+ * - GAN steps (`Translate`, `LabelToImageGAN` at the top level of the pipeline JSON, see
+ *   synthesis/staged-pipeline.ts): every step's checkpoint is checked before any work (errors name the
+ *   step's key); each thread (worker or this one) loads each generator once and keeps it for all its
+ *   samples, with cores / workers onnxruntime threads, so the workers together use the cores without
+ *   oversubscribing them. The checkpoints (path, weights sha256, step, runtime) are part of the
+ *   settings in augment.json, so a resume with a retrained model is refused.
  */
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -23,7 +29,9 @@ import { VoxshiftError } from '../../volumes/errors.ts';
 import type { ErrorCode } from '../../volumes/errors.ts';
 import { pairSubjectFiles } from './pair-files.ts';
 import type { SubjectFiles } from './pair-files.ts';
-import { augmentSubject, buildPipeline, pipelineName, samplePaths, sampleName } from './sample.ts';
+import { GanModels } from '../synthesis/gan-steps.ts';
+import { checkGanModels } from '../synthesis/staged-pipeline.ts';
+import { augmentSubject, buildStagedPipeline, pipelineName, samplePaths, sampleName } from './sample.ts';
 import type { ManifestRecord, PipelineSource } from './sample.ts';
 import type { ToWorker, WorkerInit } from './worker.ts';
 
@@ -37,6 +45,8 @@ export interface ExportDatasetOptions {
   /** Worker threads (default: available cores); 0 = this thread. */
   workers?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Told which runtime and how many threads each GAN step's generator gets. */
+  log?: (message: string) => void;
 }
 
 export interface ExportDatasetResult {
@@ -123,13 +133,19 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
   const perSubject = positiveInt(options.perSubject, 'perSubject', 1);
   const seed = positiveInt(options.seed, 'seed', 0);
   const workers = positiveInt(options.workers ?? availableParallelism(), 'workers', 0);
-  const pipeline = buildPipeline(options.pipeline); // validates before any work starts
+  const pipeline = buildStagedPipeline(options.pipeline); // validates before any work starts
+  const ganModels = await checkGanModels(pipeline); // so do the GAN steps' checkpoints
   const name = pipelineName(options.pipeline);
   const subjects = await pairSubjectFiles(options.images, options.labels);
   const out = options.out;
   await mkdir(join(out, 'images'), { recursive: true });
   await mkdir(join(out, 'labels'), { recursive: true });
-  await checkSettings(out, { pipeline: 'preset' in options.pipeline ? { preset: options.pipeline.preset } : options.pipeline.json, seed, perSubject });
+  await checkSettings(out, {
+    pipeline: 'preset' in options.pipeline ? { preset: options.pipeline.preset } : options.pipeline.json,
+    seed,
+    perSubject,
+    ...(ganModels.length > 0 ? { models: ganModels.map((m) => ({ step: m.where, type: m.type, model: m.model, checkpointId: m.checkpointId, trainingStep: m.step, runtime: m.runtime })) } : {}),
+  });
 
   const done = await doneSamples(out);
   const records = new Map<string, ManifestRecord>();
@@ -144,6 +160,14 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
     }
     if (indices.length > 0) tasks.push({ files, indices });
   }
+  const used = Math.min(workers, tasks.length);
+  // onnxruntime threads per generator: the cores shared by the threads that run one.
+  const ganThreads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, used)));
+  if (tasks.length > 0) {
+    for (const m of ganModels) {
+      options.log?.(`${m.where} ${m.type}: ${m.model} (step ${m.step}, weights ${m.checkpointId.slice(0, 12)}) on ${m.runtime}, loaded once per ${workers === 0 ? 'run' : `worker (${used}), ${ganThreads} thread(s) each`}`);
+    }
+  }
   const total = subjects.length * perSubject;
   const skipped = records.size;
   options.onProgress?.(skipped, total);
@@ -156,11 +180,15 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
     options.onProgress?.(records.size, total);
   };
 
-  const used = Math.min(workers, tasks.length);
   if (workers === 0) {
-    for (const t of tasks) await augmentSubject(t.files, t.indices, { pipeline, pipelineName: name, seed, outDir: out }, onSample);
+    const models = new GanModels({ threads: ganThreads });
+    try {
+      for (const t of tasks) await augmentSubject(t.files, t.indices, { pipeline, pipelineName: name, seed, outDir: out, models }, onSample);
+    } finally {
+      await models.dispose();
+    }
   } else if (used > 0) {
-    await runWorkers(used, tasks, { pipeline: options.pipeline, seed, outDir: out }, onSample);
+    await runWorkers(used, tasks, { pipeline: options.pipeline, seed, outDir: out, ...(ganModels.length > 0 ? { ganThreads } : {}) }, onSample);
   }
   await appending;
 

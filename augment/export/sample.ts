@@ -1,8 +1,9 @@
 /**
  * One subject's augmented samples: read the image and label map, and for each sample index draw a
  * fresh generator from (seed, subject id, index) alone — so a sample's bytes never depend on the
- * worker count, the order of work or which samples were already done — apply the pipeline, write
- * the pair (write-then-rename, see writeNifti) and return its manifest record.
+ * worker count, the order of work or which samples were already done — apply the pipeline (its GAN
+ * steps on the thread's loaded generators), write the pair (write-then-rename, see writeNifti) and
+ * return its manifest record.
  */
 import { join } from 'node:path';
 import { VoxshiftError } from '../../volumes/errors.ts';
@@ -17,10 +18,16 @@ import type { PresetName } from '../presets.ts';
 import { createSubject } from '../subject.ts';
 import type { Subject } from '../subject.ts';
 import type { Transform } from '../transform.ts';
+import type { GanModels } from '../synthesis/gan-steps.ts';
+import { applyStaged, parseStagedPipeline, syncStaged } from '../synthesis/staged-pipeline.ts';
+import type { StagedPipeline } from '../synthesis/staged-pipeline.ts';
 import type { SubjectFiles } from './pair-files.ts';
 
-/** A preset name or a pipeline's JSON (as parsePipeline takes it). */
-export type PipelineSource = { preset: PresetName } | { json: unknown; name?: string };
+/**
+ * A preset name or a pipeline's JSON (as parsePipeline takes it; for the export, top-level GAN steps
+ * too). `baseDir`: what relative model paths of GAN steps are relative to (the JSON file's folder).
+ */
+export type PipelineSource = { preset: PresetName } | { json: unknown; name?: string; baseDir?: string };
 
 export interface ManifestRecord {
   sample: string;
@@ -43,6 +50,12 @@ export function buildPipeline(p: PipelineSource): Transform {
     return presetPipeline(p.preset);
   }
   return parsePipeline(p.json);
+}
+
+/** The export's pipeline: synchronous parts and GAN steps (validated; the models are checked by checkGanModels). */
+export function buildStagedPipeline(p: PipelineSource): StagedPipeline {
+  if ('preset' in p) return syncStaged(buildPipeline(p));
+  return parseStagedPipeline(p.json, p.baseDir !== undefined ? { baseDir: p.baseDir } : {});
 }
 
 export function pipelineName(p: PipelineSource): string {
@@ -87,13 +100,13 @@ export async function readSubject(files: SubjectFiles): Promise<Subject> {
 export async function augmentSubject(
   files: SubjectFiles,
   indices: readonly number[],
-  options: { pipeline: Transform; pipelineName: string; seed: number; outDir: string },
+  options: { pipeline: StagedPipeline; pipelineName: string; seed: number; outDir: string; models: GanModels },
   onSample: (record: ManifestRecord) => void,
 ): Promise<void> {
   const subject = await readSubject(files);
   for (const index of indices) {
     const seed = sampleSeed(options.seed, files.id, index);
-    const out = options.pipeline.apply(subject, createRng(seed));
+    const out = await applyStaged(options.pipeline, subject, createRng(seed), options.models);
     const paths = samplePaths(files.id, index);
     await writeNifti(out.image, join(options.outDir, paths.image));
     await writeNifti(out.label, join(options.outDir, paths.label));

@@ -9,7 +9,8 @@
  * Variation comes from what is done to the label map first: run a spatial pipeline (RandomAffine,
  * RandomElastic, RandomFlip...) on { image, labels }, then this on the result — the deformed label map
  * gets an image of its own. Like translateSubject it is async (the generator runs on onnxruntime or
- * tfjs), so it is not a pipeline step: call it after (or before) a pipeline.
+ * tfjs), so it is not a Transform: call it after (or before) a pipeline, or use a
+ * `{ "type": "LabelToImageGAN", "model": DIR }` step in the dataset export's pipeline JSON (gan-steps.ts).
  */
 import { join, resolve } from 'node:path';
 import { VoxshiftError } from '../../volumes/errors.ts';

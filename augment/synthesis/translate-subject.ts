@@ -3,10 +3,12 @@
  * `models3d/` checkpoint (MR → CT, site A → site B) and the result takes its place (or sits beside
  * it under `output`); label maps and every other volume are the same objects, bit-identical. The new
  * image's history is the source image's plus one `Translate` entry naming the model (manifest path,
- * training step, kind, direction, modality pair), so an exported sample says which network made it.
+ * checkpoint id = sha256 of its weights, training step, kind, direction, modality pair), so an
+ * exported sample says which network made it.
  *
- * It is async (the generator runs on onnxruntime or tfjs), so it is not a pipeline step: call it
- * before or after a pipeline.
+ * It is async (the generator runs on onnxruntime or tfjs), so it is not a Transform: call it before or
+ * after a pipeline, or use a `{ "type": "Translate", "model": DIR }` step in the dataset export's
+ * pipeline JSON (gan-steps.ts).
  */
 import { join, resolve } from 'node:path';
 import { VoxshiftError } from '../../volumes/errors.ts';
@@ -53,6 +55,7 @@ export function translationStep(t: Translator, source: string): HistoryEntry {
     op: 'Translate',
     params: {
       model: join(resolve(t.dir), 'manifest.json'),
+      checkpointId: t.manifest.weights.sha256,
       step: t.manifest.step,
       kind: t.config.kind,
       spatialDims: t.config.spatialDims,
