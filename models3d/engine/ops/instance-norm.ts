@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../../volumes/errors.ts';
+import { INSTANCE_NORM, INSTANCE_NORM_GRAD } from '../kernels/instance-norm.ts';
 
 export interface InstanceNormOptions {
   /** Added to the variance (default 1e-5, as PyTorch's InstanceNorm). */
@@ -18,13 +19,22 @@ const normalizers = new Map<string, (x: tf.Tensor) => tf.Tensor>();
  * instead of the autograd of moments (one op per term of its chain).
  */
 function normalizer(rank: number, epsilon: number): (x: tf.Tensor) => tf.Tensor {
-  const key = `${rank}:${epsilon}`;
+  const fused = tf.getBackend() === 'wasm' && tf.getKernel(INSTANCE_NORM, 'wasm') !== undefined;
+  const key = `${rank}:${epsilon}:${fused}`;
   const cached = normalizers.get(key);
   if (cached !== undefined) return cached;
   const axes = rank === 4 ? [1, 2] : [1, 2, 3];
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const x = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
+    if (fused) {
+      const [xhat, rstd] = tf.engine().runKernel(INSTANCE_NORM, { x }, { epsilon }) as tf.Tensor[];
+      save([xhat, rstd]);
+      return {
+        value: xhat,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(INSTANCE_NORM_GRAD, { dy, xhat: saved[0], rstd: saved[1] }) as tf.Tensor,
+      };
+    }
     const { mean, variance } = tf.moments(x, axes, true);
     const rstd = tf.rsqrt(tf.add(variance, epsilon));
     const xhat = tf.mul(tf.sub(x, mean), rstd);

@@ -18,6 +18,8 @@ const cases = [
   { shape: [1, 6, 4, 1], affine: false },
   { shape: [2, 4, 5, 3, 2], affine: true },
   { shape: [1, 3, 4, 5, 1], affine: false },
+  { shape: [2, 9, 7, 33], affine: false },
+  { shape: [1, 5, 6, 4, 19], affine: true },
 ];
 
 function run(shape: number[], affine: boolean, ours: boolean): () => tf.Tensor[] {
@@ -70,6 +72,26 @@ describe('instanceNorm (fused, analytic backward)', () => {
       return info.kernels.length;
     };
     expect(await count(true)).toBeLessThan(await count(false));
+  });
+
+  it('runs as the two fused kernels on wasm, and a constant channel normalises to 0 with finite gradients', async () => {
+    const previous = tf.getBackend();
+    await tf.setBackend('wasm');
+    try {
+      const info = await tf.profile(() => tf.dispose(tf.grad((a: tf.Tensor) => tf.sum(tf.square(instanceNorm(a as tf.Tensor4D))))(tf.ones([1, 3, 3, 2]))));
+      const names = info.kernels.map((k) => k.name);
+      expect(names).toEqual(expect.arrayContaining(['VoxshiftInstanceNorm', 'VoxshiftInstanceNormGrad']));
+      expect(names).not.toContain('Sub');
+    } finally {
+      await tf.setBackend(previous);
+    }
+    const [y, dx] = await onBackend('wasm', () => {
+      const x = tf.fill([1, 3, 3, 2], 7);
+      const w = tf.reshape(tf.range(0, 18), [1, 3, 3, 2]);
+      return [instanceNorm(x as tf.Tensor4D), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(instanceNorm(a as tf.Tensor4D), w)))(x)];
+    });
+    expect(Array.from(y).every((v) => v === 0)).toBe(true);
+    expect(Array.from(dx).every(Number.isFinite)).toBe(true);
   });
 
   it('does not leak tensors across repeated gradient calls', () => {
