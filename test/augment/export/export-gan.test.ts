@@ -111,7 +111,12 @@ describe('exportDataset with GAN steps', () => {
       const lab = await readVolume(join(root, 'tr-w1', rec.label));
       let air = 0;
       let n = 0;
-      for (let p = 0; p < lab.data.length; p++) if (lab.data[p] === 0) (air += img.data[p]), n++;
+      for (let p = 0; p < lab.data.length; p++) {
+        if (lab.data[p] === 0) {
+          air += img.data[p];
+          n++;
+        }
+      }
       expect(air / n).toBeLessThan(-500);
     }
     const settings = JSON.parse(readFileSync(join(root, 'tr-w1', 'augment.json'), 'utf8')) as { models: unknown[] };
