@@ -29,19 +29,29 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '0.002' },
     seed: { type: 'string', default: '7' },
     threads: { type: 'string', default: '1' },
+    depth: { type: 'string', default: '3' },
+    modes: { type: 'string', default: 'none,mr' },
+    'class-balanced': { type: 'boolean', default: false },
+    'eval-seed': { type: 'string', default: String(HELD_OUT_SEED) },
   },
 });
 const steps = Number(values.steps);
 const shape = values.size.split(',').map(Number);
 const heldOut = Number(values['held-out']);
 const seed = Number(values.seed);
+const depth = Number(values.depth);
+const requested = values.modes.split(',');
+if (requested.some((m) => m !== 'none' && m !== 'mr')) throw new Error(`--modes takes none and/or mr, got ${values.modes}`);
+const modes = (['none', 'mr'] as const).filter((m) => requested.includes(m));
+// Screening runs score on a validation range (e.g. --eval-seed 50000) so the held-out phantoms stay untouched.
+const evalSeed = Number(values['eval-seed']);
 
 await initBackend('wasm', { threads: Number(values.threads) });
 const train = phantomSet({ count: 4, seed: 1, shape, contrast: 't1' });
 const subjects: TrainingSubject[] = train.a.map((image, i) => ({ id: `train-${train.seeds.a[i]}`, image, label: train.labels[i] }));
 const testSets: Record<string, { image: Volume; label: Volume }[]> = { 'same scanner': [], 'other scanners': [] };
 for (let i = 0; i < heldOut; i++) {
-  const s = HELD_OUT_SEED + i;
+  const s = evalSeed + i;
   const same = generatePhantom({ region: 'head', seed: s, shape });
   testSets['same scanner'].push({ image: same.t1, label: same.labels });
   const other = generatePhantom({ region: 'head', seed: s + 1000, shape, scanner: randomSiteEffects(s + 1000) });
@@ -68,7 +78,7 @@ function evaluate(seg: LearnedSegmenter, set: { image: Volume; label: Volume }[]
 const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(3)}`.padStart(7);
 
 const results: Record<string, Record<string, Map<number, number>>> = {};
-for (const mode of ['none', 'mr'] as const) {
+for (const mode of modes) {
   const t0 = Date.now();
   let last = 0;
   const r = await trainSegmenter({
@@ -77,8 +87,9 @@ for (const mode of ['none', 'mr'] as const) {
     patchSize: [shape[1], shape[0]],
     batchSize: Number(values.batch),
     filters: Number(values.filters),
-    depth: 3,
+    depth,
     steps,
+    classBalanced: values['class-balanced'],
     learningRate: Number(values.lr),
     classes,
     seed,
@@ -96,20 +107,21 @@ for (const mode of ['none', 'mr'] as const) {
   r.segmenter.dispose();
 }
 
-console.log(`2-D U-Net (filters ${values.filters}, depth 3), 4 training phantoms ${shape.join('×')}, ${steps} steps, batch ${values.batch}, lr ${values.lr}, seed ${seed}; ${heldOut} held-out subjects per set`);
+const both = modes.includes('none') && modes.includes('mr');
+const label = { none: 'no aug', mr: 'MR aug' } as const;
+console.log(`2-D U-Net (filters ${values.filters}, depth ${depth}${values['class-balanced'] ? ', class-balanced patches' : ''}), 4 training phantoms ${shape.join('×')}, ${steps} steps, batch ${values.batch}, lr ${values.lr}, seed ${seed}; ${heldOut} ${evalSeed === HELD_OUT_SEED ? 'held-out' : `validation (seeds from ${evalSeed})`} subjects per set`);
 for (const name of Object.keys(testSets)) {
-  console.log(`\nheld-out, ${name}: mean Dice per class`);
-  console.log(`${'class'.padEnd(18)} ${'no aug'.padStart(7)} ${'MR aug'.padStart(7)} ${'diff'.padStart(7)}`);
-  const means = { none: [] as number[], mr: [] as number[] };
+  console.log(`\n${name}: mean Dice per class`);
+  console.log(`${'class'.padEnd(18)} ${modes.map((m) => label[m].padStart(7)).join(' ')}${both ? ` ${'diff'.padStart(7)}` : ''}`);
+  const means: Record<string, number[]> = { none: [], mr: [] };
   for (const c of classes) {
-    const a = results.none[name].get(c.value);
-    const b = results.mr[name].get(c.value);
-    if (a === undefined || b === undefined) continue;
-    means.none.push(a);
-    means.mr.push(b);
-    console.log(`${c.name.padEnd(18)} ${a.toFixed(3).padStart(7)} ${b.toFixed(3).padStart(7)} ${signed(b - a)}`);
+    const v = modes.map((m) => results[m][name].get(c.value));
+    if (v.some((x) => x === undefined)) continue;
+    const vs = v as number[];
+    modes.forEach((m, i) => means[m].push(vs[i]));
+    console.log(`${c.name.padEnd(18)} ${vs.map((x) => x.toFixed(3).padStart(7)).join(' ')}${both ? ` ${signed(vs[1] - vs[0])}` : ''}`);
   }
   const m = (x: number[]): number => x.reduce((s, v) => s + v, 0) / x.length;
-  const d = m(means.mr) - m(means.none);
-  console.log(`${'mean'.padEnd(18)} ${m(means.none).toFixed(3).padStart(7)} ${m(means.mr).toFixed(3).padStart(7)} ${signed(d)}`);
+  const ms = modes.map((k) => m(means[k]));
+  console.log(`${'mean'.padEnd(18)} ${ms.map((x) => x.toFixed(3).padStart(7)).join(' ')}${both ? ` ${signed(ms[1] - ms[0])}` : ''}`);
 }

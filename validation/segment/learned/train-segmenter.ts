@@ -23,6 +23,7 @@ import type { NormalizationSpec } from '../../../volumes/normalize.ts';
 import { createRng } from '../../../volumes/random.ts';
 import type { Axis } from '../../../volumes/slices.ts';
 import type { Modality, Volume } from '../../../volumes/volume.ts';
+import { createClassBalancedSampler } from './class-sampler.ts';
 import { checkLabelMap, classIndexMap, resolveClasses, resolveSharedMapping, type SegmenterClass, type SharedClassMapping } from './classes.ts';
 import { createLearnedSegmenter, type LearnedSegmenter, type SegmenterInfo } from './learned-segmenter.ts';
 import { diceCrossEntropyLoss } from './losses.ts';
@@ -71,6 +72,12 @@ export interface TrainSegmenterOptions {
   normalization?: NormalizationSpec;
   /** Probability that a patch is centred on a labelled (non-background) voxel (default 0.5). */
   foregroundProb?: number;
+  /**
+   * Centre those patches on a voxel of a class drawn uniformly among the foreground classes (nnU-Net's
+   * class-balanced oversampling; class-sampler.ts) instead of on any labelled voxel, so small classes
+   * are seen as often as large ones (default false).
+   */
+  classBalanced?: boolean;
   seed?: number;
   augmentation?: SegmenterAugmentation;
   onStep?: (report: SegmenterStepReport) => void;
@@ -146,6 +153,9 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Tr
   const lr0 = options.learningRate ?? 1e-3;
   if (!(lr0 > 0 && lr0 < 1)) bad('learningRate', 'must be in (0, 1)', lr0);
   const foregroundProb = options.foregroundProb ?? 0.5;
+  if (!(foregroundProb >= 0 && foregroundProb <= 1)) bad('foregroundProb', 'must be a number in [0, 1]', foregroundProb);
+  const classBalanced = options.classBalanced ?? false;
+  if (typeof classBalanced !== 'boolean') bad('classBalanced', 'must be a boolean', classBalanced);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0) bad('seed', 'must be a non-negative integer', seed);
   const layout: WindowLayout = { spatialDims: dims, axis, patchSize };
@@ -199,6 +209,7 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Tr
       filters,
       depth,
       foregroundProb,
+      classBalanced,
       loss: 'soft Dice + cross-entropy',
       augmentation: options.augmentation ? { pipeline: options.augmentation.name } : null,
     },
@@ -218,7 +229,9 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Tr
   const pool: Pair[] = [];
   for (let i = 0; i < poolSize; i++) pool.push(augmentedCopy());
   const samplerConfig = { spatialDims: dims, axis, patchSize, batchSize, foregroundProb, padValue: -1, flip: false };
-  let sampler: Sampler = createPairedSampler([...originals, ...pool], samplerConfig);
+  const makeSampler = (pairs: Pair[]): Sampler =>
+    classBalanced ? createClassBalancedSampler(pairs, samplerConfig, classes.length) : createPairedSampler(pairs, samplerConfig);
+  let sampler = makeSampler([...originals, ...pool]);
   info.training.augmentation = aug ? { pipeline: aug.name, poolSize, refreshEvery } : null;
 
   const spec3 = describeUnetSegmenter({ spatialDims: dims, classes: classes.length, filters, depth });
@@ -235,7 +248,7 @@ export async function trainSegmenter(options: TrainSegmenterOptions): Promise<Tr
       if (aug && refreshEvery > 0 && step > 0 && step % refreshEvery === 0) {
         const slot = (drawn - poolSize) % poolSize;
         pool[slot] = augmentedCopy();
-        sampler = createPairedSampler([...originals, ...pool], samplerConfig);
+        sampler = makeSampler([...originals, ...pool]);
       }
       const batch = sampler.sample(rng);
       const lr = lr0 * (1 - step / steps) ** 0.9;

@@ -80,6 +80,19 @@ describe('trainSegmenter', () => {
     for (const r of [a, b, plain]) r.segmenter.dispose();
   });
 
+  it('classBalanced: seeded, recorded, samples differently from the default, and checked', async () => {
+    const a = await trainSegmenter(tinyOptions(subjects, { steps: 3, classBalanced: true, foregroundProb: 1 }));
+    const b = await trainSegmenter(tinyOptions(subjects, { steps: 3, classBalanced: true, foregroundProb: 1 }));
+    const plain = await trainSegmenter(tinyOptions(subjects, { steps: 3, foregroundProb: 1 }));
+    expect(b.losses).toEqual(a.losses);
+    expect(plain.losses).not.toEqual(a.losses);
+    expect(a.segmenter.info.training.classBalanced).toBe(true);
+    expect(plain.segmenter.info.training.classBalanced).toBe(false);
+    for (const r of [a, b, plain]) r.segmenter.dispose();
+    await expect(trainSegmenter(tinyOptions(subjects, { classBalanced: 'yes' as unknown as boolean }))).rejects.toThrow(/classBalanced must be a boolean, got "yes"/);
+    await expect(trainSegmenter(tinyOptions(subjects, { foregroundProb: 1.5 }))).rejects.toThrow(/foregroundProb must be a number in \[0, 1\], got 1.5/);
+  });
+
   it('finds the classes in the data when none are given', async () => {
     const r = await trainSegmenter({ ...tinyOptions(subjects, { steps: 1 }), classes: undefined });
     const values = r.segmenter.info.classes.map((c) => c.value);
