@@ -9,6 +9,12 @@
  * Prints mean Dice per class for both trainings and their difference.
  *
  *   npx tsx bench/augment-downstream.ts [--steps 300] [--size 64,64,48] [--held-out 5] [--threads 1]
+ *     [--filters 8] [--depth 3] [--class-balanced] [--modes none,mr] [--eval-seed 100000]
+ *
+ * --class-balanced: nnU-Net's class-balanced patch sampling (trainSegmenter classBalanced) in both arms.
+ * --modes: train only one arm (each arm is deterministic, so two processes with --modes none and
+ * --modes mr print the same numbers as one run with both). --eval-seed: score on phantoms from this
+ * seed instead of the held-out ones, for screening configurations without looking at the held-out set.
  */
 import { parseArgs } from 'node:util';
 import { presetPipeline } from '../augment/presets.ts';
