@@ -5,3 +5,7 @@ export { translateSubject, translationStep } from './translate-subject.ts';
 export type { TranslateSubjectOptions } from './translate-subject.ts';
 export { labelToImageGAN, labelToImageGANStep } from './label-to-image-gan.ts';
 export type { LabelToImageGANOptions } from './label-to-image-gan.ts';
+export { GanModels, applyGanStep, checkGanStep, parseGanStep, GAN_STEP_TYPES } from './gan-steps.ts';
+export type { GanModelInfo, GanStep, GanStepType } from './gan-steps.ts';
+export { applyStaged, checkGanModels, parseStagedPipeline, syncStaged } from './staged-pipeline.ts';
+export type { Stage, StagedPipeline } from './staged-pipeline.ts';
