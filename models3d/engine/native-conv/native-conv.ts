@@ -1,6 +1,7 @@
 /**
  * The native convolution engine: the wasm backend's convolution kernels hand their work to
- * onnxruntime's CPU kernels (one cached single-op session per geometry, see conv-graphs.ts) when
+ * onnxruntime's CPU kernels (one cached single-op session per geometry, see conv-graphs.ts and
+ * nchwc-graphs.ts) when
  * onnxruntime-node loads, and keep their WebAssembly path otherwise. The wasm heap is shared memory,
  * which onnxruntime does not accept, so operands are copied into per-session staging arrays and the
  * result is copied back (a few percent of a convolution's time).
@@ -12,8 +13,9 @@ import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 import { allocF32, f32Offset, heapF32 } from '../kernels/conv2d-util.ts';
-import { buildConvGraph, geometryKey, graphShapes, outputPadding, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
-import { loadOrtSync, type OrtNativeSession, type OrtTensor } from './ort-binding.ts';
+import { buildConvGraph, filterGradForm, geometryKey, graphShapes, outputPadding, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+import { blockSizeProbeGraph, buildNchwcConvGraph, nchwcApplies } from './nchwc-graphs.ts';
+import { loadOrtSync, type OrtNativeSession, type OrtSessionOptions, type OrtTensor } from './ort-binding.ts';
 
 export type ConvEngine = 'auto' | 'onnxruntime' | 'xnnpack';
 export const CONV_ENGINES: readonly ConvEngine[] = ['auto', 'onnxruntime', 'xnnpack'];
@@ -27,6 +29,13 @@ const FEW_OUTPUT_CHANNELS = 8;
  */
 const MAX_SCRATCH_BYTES = 64 * 2 ** 20;
 
+/**
+ * The same for filter gradients whose columns are the narrow side's shifted views (first and last
+ * layers, conv-graphs.ts filterGradForm): plain row copies into one arena block per session, where
+ * the wasm kernels run 3–10× slower (a 7³ 1→16 or 16→1 layer at 64³ needs 102–134 MiB).
+ */
+const MAX_NARROW_SCRATCH_BYTES = 256 * 2 ** 20;
+
 /** Sessions kept; the least recently used one is released beyond this. */
 const MAX_SESSIONS = 256;
 
@@ -36,11 +45,12 @@ interface CachedSession {
   fetches: Record<'y', OrtTensor>;
 }
 
-const state: { engine: ConvEngine; threads: number; active: boolean; reason: string } = {
+const state: { engine: ConvEngine; threads: number; active: boolean; reason: string; nchwcBlock: number } = {
   engine: 'xnnpack',
   threads: 1,
   active: false,
   reason: 'not configured',
+  nchwcBlock: 0,
 };
 const sessions = new Map<string, CachedSession>();
 
@@ -48,6 +58,8 @@ export interface ConvEngineInfo {
   engine: 'onnxruntime' | 'xnnpack';
   /** e.g. "onnxruntime-node 1.30.0 CPU kernels, 2 threads", or why XNNPACK is used. */
   description: string;
+  /** MLAS's channel block when 2-D convolutions use its blocked kernels, else 0. */
+  nchwcBlock: number;
 }
 
 /**
@@ -69,7 +81,10 @@ export function configureConvEngine(engine: ConvEngine, threads: number): ConvEn
   }
   const { ort, reason } = loadOrtSync();
   state.active = ort !== undefined;
-  state.reason = ort !== undefined ? `onnxruntime-node ${ort.version} CPU kernels, ${threads} thread${threads === 1 ? '' : 's'}` : `onnxruntime-node unavailable (${reason})`;
+  state.nchwcBlock = ort !== undefined ? nchwcBlockSize() : 0;
+  const kernels = state.nchwcBlock > 0 ? ` (2-D on its blocked-channel kernels, block ${state.nchwcBlock})` : '';
+  state.reason =
+    ort !== undefined ? `onnxruntime-node ${ort.version} CPU kernels${kernels}, ${threads} thread${threads === 1 ? '' : 's'}` : `onnxruntime-node unavailable (${reason})`;
   if (engine === 'onnxruntime' && ort === undefined) {
     throw new VoxshiftError('BACKEND_UNAVAILABLE', `convEngine 'onnxruntime' was asked for but ${state.reason}; reinstall with \`npm ci\` or use convEngine 'xnnpack'`, {
       param: 'convEngine',
@@ -79,7 +94,41 @@ export function configureConvEngine(engine: ConvEngine, threads: number): ConvEn
 }
 
 export function convEngineInfo(): ConvEngineInfo {
-  return { engine: state.active ? 'onnxruntime' : 'xnnpack', description: state.reason };
+  return { engine: state.active ? 'onnxruntime' : 'xnnpack', description: state.reason, nchwcBlock: state.active ? state.nchwcBlock : 0 };
+}
+
+function sessionOptions(): OrtSessionOptions {
+  return {
+    intraOpNumThreads: state.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
+/**
+ * MLAS's channel block on this CPU (8 with AVX2, 16 with AVX-512), read off the shape its ReorderInput
+ * gives a 4-channel tensor; 0 when the blocked kernels are missing (other architectures) or fail.
+ * VOXSHIFT_NCHWC=0 turns them off (benchmarks compare the two).
+ */
+function nchwcBlockSize(): number {
+  if (process.env.VOXSHIFT_NCHWC === '0') return 0;
+  const { ort } = loadOrtSync();
+  if (ort === undefined) return 0;
+  const native = ort.newSession();
+  try {
+    const bytes = blockSizeProbeGraph();
+    native.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions());
+    const out = native.run({ x: ort.tensor(new Float32Array(4), [1, 4, 1, 1]) }, { y: null }, {});
+    const block = out.y.dims[1];
+    return block >= 4 && block <= 64 && out.y.dims.length === 4 ? block : 0;
+  } catch {
+    return 0;
+  } finally {
+    native.dispose();
+  }
 }
 
 export function releaseConvSessions(): void {
@@ -94,27 +143,22 @@ export function convSessionCount(): number {
 
 /**
  * Runs `op` on onnxruntime and returns a new tensor on the wasm heap, or undefined when the engine is
- * off or the geometry is one it leaves to the wasm kernels (dilated gradients; 3-D input gradients;
- * gradients of convolutions with few output channels; column matrices over 64 MiB; an input gradient whose input has rows the convolution never read).
+ * off or the geometry is one it leaves to the wasm kernels. 2-D forward and stride-1 input-gradient
+ * convolutions whose channels suit MLAS's blocked kernels run on those (nchwc-graphs.ts); the rest on
+ * the generic graphs except (genericRoute) dilated gradients, 3-D input gradients, gradients of
+ * convolutions with few output channels, column matrices over 64 MiB and input gradients whose input
+ * has rows the convolution never read.
  */
 export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
-  if (!state.active || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  if (op !== 'forward' && g.dilations.some((d) => d !== 1)) return undefined;
-  // onnxruntime's 3-D ConvTranspose scatters through a generic N-d col2im, 5–10× slower than the wasm
-  // kernel, whose per-depth-tap 2-D convolutions come back here as forward convolutions anyway.
-  if (op === 'backprop-input' && g.dims === 3) return undefined;
-  // With a few output channels (a generator's or a PatchGAN's output layer) onnxruntime's gradients
-  // are GEMMs one column wide; the wasm kernels' blocked/swapped forms are 3–10× faster there.
-  if (op !== 'forward' && g.outChannels < FEW_OUTPUT_CHANNELS) return undefined;
-  if (op === 'backprop-input' && outputPadding(g) === undefined) return undefined;
-  // onnxruntime builds the whole column matrix at once (5.8 GB for a 7³ 16→1 convolution at 64³);
-  // XNNPACK's indirect convolution needs none.
-  if (scratchBytes(op, g) > MAX_SCRATCH_BYTES) return undefined;
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const route = convRoute(op, g);
+  if (route === 'wasm') return undefined;
+  const blocked = route === 'onnxruntime-blocked';
   const shapes = graphShapes(op, g);
   if (!sameShape(a.shape, shapes.a) || !sameShape(b.shape, shapes.b)) return undefined;
   let s: CachedSession;
   try {
-    s = session(op, g, shapes);
+    s = session(op, g, shapes, blocked);
     const heap = heapF32(backend);
     s.feeds.a.data.set(heap.subarray(f32Offset(backend, a.dataId), f32Offset(backend, a.dataId) + util.sizeFromShape(a.shape)));
     s.feeds.b.data.set(heap.subarray(f32Offset(backend, b.dataId), f32Offset(backend, b.dataId) + util.sizeFromShape(b.shape)));
@@ -135,6 +179,33 @@ export function nativeConv(backend: BackendWasm, op: ConvOp, g: ConvGeometry, a:
   return out;
 }
 
+export type ConvRoute = 'onnxruntime-blocked' | 'onnxruntime' | 'wasm';
+
+/** Where `op` on `g` runs with the engine as configured (a static rule: results never depend on timing). */
+export function convRoute(op: ConvOp, g: ConvGeometry): ConvRoute {
+  if (!state.active) return 'wasm';
+  // The blocked kernels need no column matrix and are fast with any channel count they accept.
+  if (state.nchwcBlock > 0 && nchwcApplies(op, g, state.nchwcBlock)) return 'onnxruntime-blocked';
+  return genericRoute(op, g) ? 'onnxruntime' : 'wasm';
+}
+
+/** Whether onnxruntime's generic (im2col/GEMM) graphs take `op` on `g` (see nativeConv). */
+function genericRoute(op: ConvOp, g: ConvGeometry): boolean {
+  if (op !== 'forward' && g.dilations.some((d) => d !== 1)) return false;
+  // onnxruntime's 3-D ConvTranspose scatters through a generic N-d col2im, 5–10× slower than the wasm
+  // kernel, whose per-depth-tap 2-D convolutions come back here as forward convolutions anyway.
+  if (op === 'backprop-input' && g.dims === 3) return false;
+  // With a few output channels (a generator's or a PatchGAN's output layer) onnxruntime's input
+  // gradient and im2col filter gradient are GEMMs one column wide; the wasm kernels' blocked/swapped
+  // forms are 3–10× faster there. The narrow filter-gradient forms have no such column.
+  const narrow = op === 'backprop-filter' && filterGradForm(g) !== 'im2col';
+  if (op !== 'forward' && g.outChannels < FEW_OUTPUT_CHANNELS && !narrow) return false;
+  if (op === 'backprop-input' && outputPadding(g) === undefined) return false;
+  // onnxruntime builds the whole column matrix at once (5.8 GB for a 7³ 16→1 convolution at 64³);
+  // XNNPACK's indirect convolution needs none.
+  return scratchBytes(op, g) <= (narrow ? MAX_NARROW_SCRATCH_BYTES : MAX_SCRATCH_BYTES);
+}
+
 /** The largest column matrix a graph of this geometry builds, in bytes (onnxruntime's im2col / ours). */
 function scratchBytes(op: ConvOp, g: ConvGeometry): number {
   const taps = g.kernel.reduce((a, b) => a * b, 1);
@@ -143,6 +214,8 @@ function scratchBytes(op: ConvOp, g: ConvGeometry): number {
   if (op === 'forward') return 4 * outVoxels * taps * g.inChannels;
   if (op === 'backprop-input') return 4 * outVoxels * taps * g.inChannels + 4 * inVoxels * g.inChannels;
   const planeTaps = g.dims === 3 ? taps / g.kernel[0] : taps;
+  // Per depth tap: the views and their concatenation.
+  if (filterGradForm(g) === 'narrow-dy') return 2 * 4 * inVoxels * planeTaps * g.outChannels;
   return 2 * 4 * outVoxels * planeTaps * g.inChannels;
 }
 
@@ -150,8 +223,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((n, i) => n === b[i]);
 }
 
-function session(op: ConvOp, g: ConvGeometry, shapes: ReturnType<typeof graphShapes>): CachedSession {
-  const key = geometryKey(op, g);
+function session(op: ConvOp, g: ConvGeometry, shapes: ReturnType<typeof graphShapes>, blocked: boolean): CachedSession {
+  const key = `${geometryKey(op, g)}|${blocked ? `nchwc${state.nchwcBlock}` : 'generic'}`;
   const hit = sessions.get(key);
   if (hit !== undefined) {
     sessions.delete(key);
@@ -160,16 +233,9 @@ function session(op: ConvOp, g: ConvGeometry, shapes: ReturnType<typeof graphSha
   }
   const { ort } = loadOrtSync();
   if (ort === undefined) throw new VoxshiftError('BACKEND_UNAVAILABLE', 'onnxruntime-node is not loaded');
-  const bytes = buildConvGraph(op, g);
+  const bytes = blocked ? buildNchwcConvGraph(op, g, state.nchwcBlock) : buildConvGraph(op, g);
   const native = ort.newSession();
-  native.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
-    intraOpNumThreads: state.threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    enableCpuMemArena: true,
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  native.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions());
   const make = (shape: number[]): OrtTensor => ort.tensor(new Float32Array(util.sizeFromShape(shape)), shape);
   const entry: CachedSession = { session: native, feeds: { a: make(shapes.a), b: make(shapes.b) }, fetches: { y: make(shapes.y) } };
   sessions.set(key, entry);

@@ -137,7 +137,17 @@ describe('initBackend', () => {
   it('puts wasm convolutions on onnxruntime by default and on XNNPACK when asked; bad engines are refused', async () => {
     const auto = await initBackend('wasm', { threads: 2 });
     expect(auto.convEngine?.engine).toBe('onnxruntime');
-    expect(auto.description).toMatch(/convolutions on onnxruntime-node \d+\.\d+\.\d+ CPU kernels, 2 threads$/);
+    expect(auto.description).toMatch(/convolutions on onnxruntime-node \d+\.\d+\.\d+ CPU kernels( \(2-D on its blocked-channel kernels, block (8|16)\))?, 2 threads$/);
+    // MLAS has blocked kernels on every x86-64 with AVX2 (block 8) or AVX-512 (16).
+    if (process.arch === 'x64') expect([8, 16]).toContain(auto.convEngine?.nchwcBlock);
+    process.env.VOXSHIFT_NCHWC = '0';
+    try {
+      const generic = await initBackend('wasm', { threads: 2, convEngine: 'auto' });
+      expect(generic.convEngine?.nchwcBlock).toBe(0);
+      expect(generic.description).not.toMatch(/blocked/);
+    } finally {
+      delete process.env.VOXSHIFT_NCHWC;
+    }
     const wasmOnly = await initBackend('wasm', { threads: 2, convEngine: 'xnnpack' });
     expect(wasmOnly.convEngine?.engine).toBe('xnnpack');
     expect(wasmOnly.description).toMatch(/convolutions on XNNPACK \(asked for\)$/);

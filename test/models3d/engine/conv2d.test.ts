@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { backendInfo, initBackend } from '../../../models3d/engine/backend.ts';
-import { configureConvEngine, convEngineInfo, convSessionCount } from '../../../models3d/engine/native-conv/native-conv.ts';
+import { configureConvEngine, convEngineInfo, convRoute, convSessionCount, geometry2d } from '../../../models3d/engine/native-conv/native-conv.ts';
 import { loadOrtSync, type OrtNativeSession } from '../../../models3d/engine/native-conv/ort-binding.ts';
 import { setFilterGradMethod, type FilterGradMethod } from '../../../models3d/engine/kernels/conv2d-backprop-filter.ts';
 import { cachedFilterCount } from '../../../models3d/engine/kernels/conv2d-filter-cache.ts';
@@ -87,6 +87,13 @@ const CASES: Case[] = [
   { name: '7×7 9→1 valid (generator output layer)', x: [1, 12, 10, 9], f: [7, 7, 9, 1], stride: 1, pad: 'valid' },
   { name: '3×3 12→2 same, batch 2, odd size (blocked forward)', x: [2, 7, 9, 12], f: [3, 3, 12, 2], stride: 1, pad: 'same' },
   { name: '5×5 2→2 stride 1 numeric pad 2', x: [2, 7, 6, 2], f: [5, 5, 2, 2], stride: 1, pad: 2 },
+  // Channel counts that onnxruntime's blocked (NCHWc) kernels take, forward and stride-1 input gradient.
+  { name: '3×3 16→16 stride 1 same, batch 2 (blocked)', x: [2, 6, 5, 16], f: [3, 3, 16, 16], stride: 1, pad: 'same' },
+  { name: '3×3 16→32 stride 2 same (blocked forward)', x: [1, 9, 8, 16], f: [3, 3, 16, 32], stride: 2, pad: 'same' },
+  { name: '7×7 1→16 valid (first layer: blocked, NCHW input)', x: [1, 12, 11, 1], f: [7, 7, 1, 16], stride: 1, pad: 'valid' },
+  { name: '7×7 16→1 valid (output layer: blocked input gradient)', x: [1, 12, 10, 16], f: [7, 7, 16, 1], stride: 1, pad: 'valid' },
+  { name: '4×4 32→16 stride 1 explicit asymmetric (blocked both ways)', x: [1, 7, 6, 32], f: [4, 4, 32, 16], stride: 1, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
+  { name: '3×3 5→20 same (blocked, 5 NCHW input channels, 20 outputs padded)', x: [1, 6, 7, 5], f: [3, 3, 5, 20], stride: 1, pad: 'same' },
 ];
 
 describe('2-D convolution kernels on wasm against the pure-JS reference', () => {
@@ -228,6 +235,31 @@ describe("2-D convolutions on onnxruntime's CPU kernels (convEngine 'onnxruntime
       return tf.tidy(() => tf.conv2d(tf.tensor4d(values(1 * 12 * 11 * 3, 5), [1, 12, 11, 3]), tf.tensor4d(values(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]), 1, 'same', 'NHWC', 2).dataSync() as Float32Array);
     };
     expect(relErr(dilated('wasm'), dilated('cpu'))).toBeLessThan(1e-4);
+  });
+
+  it('routes 2-D forward and stride-1 input gradients with suitable channels to the blocked kernels', () => {
+    const block = convEngineInfo().nchwcBlock;
+    if (process.arch === 'x64') expect(block).toBeGreaterThanOrEqual(8);
+    if (block === 0) return;
+    const geo = (x: number[], f: number[], stride: number, pad: 'same' | 'valid') =>
+      geometry2d(tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], stride, 1, pad));
+    expect(convRoute('forward', geo([1, 16, 16, 128], [3, 3, 128, 128], 1, 'same'))).toBe('onnxruntime-blocked');
+    expect(convRoute('backprop-input', geo([1, 16, 16, 128], [3, 3, 128, 128], 1, 'same'))).toBe('onnxruntime-blocked');
+    expect(convRoute('forward', geo([1, 70, 70, 1], [7, 7, 1, 32], 1, 'valid'))).toBe('onnxruntime-blocked');
+    expect(convRoute('backprop-input', geo([1, 70, 70, 32], [7, 7, 32, 1], 1, 'valid'))).toBe('onnxruntime-blocked');
+    // stride 2 input gradients, filter gradients, one output channel, channels off the block: not blocked
+    expect(convRoute('backprop-input', geo([1, 64, 64, 32], [3, 3, 32, 64], 2, 'same'))).toBe('onnxruntime');
+    expect(convRoute('backprop-filter', geo([1, 16, 16, 128], [3, 3, 128, 128], 1, 'same'))).toBe('onnxruntime');
+    expect(convRoute('forward', geo([1, 64, 64, 32], [7, 7, 32, 1], 1, 'valid'))).toBe('onnxruntime');
+    expect(convRoute('forward', geo([2, 6, 5, 40], [3, 3, 40, 36], 1, 'same'))).toBe(block === 8 ? 'onnxruntime-blocked' : 'onnxruntime');
+  });
+
+  it('a dilated forward convolution on the blocked kernels matches', () => {
+    const run = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => tf.conv2d(tf.tensor4d(values(1 * 13 * 12 * 16, 8), [1, 13, 12, 16]), tf.tensor4d(values(3 * 3 * 16 * 16, 9), [3, 3, 16, 16]), 1, 'same', 'NHWC', 2).dataSync() as Float32Array);
+    };
+    expect(relErr(run('wasm'), run('cpu'))).toBeLessThan(1e-4);
   });
 
   it('a gradient step leaks no tensor and reuses its sessions', () => {

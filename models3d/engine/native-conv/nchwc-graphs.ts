@@ -1,0 +1,159 @@
+/**
+ * 2-D convolutions on MLAS's blocked-channel ("NCHWc") kernels, onnxruntime's fastest CPU convolutions
+ * on x86 (direct convolutions over channel blocks of 8 on AVX2, 16 on AVX-512, no im2col). onnxruntime
+ * only rewrites a Conv into them when its weight is a constant; a training step's weights change every
+ * step, so these graphs call the `com.microsoft.nchwc` operators themselves and put the weight into the
+ * blocked layout in the graph (a reshape and a transpose; the weights are small):
+ *
+ *   x (NHWC) → ReorderInput(channels_last) → nchwc Conv(W in OIHWBiBo) → ReorderOutput(channels_last) → y (NHWC)
+ *
+ * With fewer than 8 input channels (a network's first layer) the blocked Conv reads NCHW input directly
+ * and wants the weight in OIHWBo. OIHWBiBo, per output block, input block and kernel tap, is a
+ * Bi × Bo tile with the output channel fastest; OIHWBo, per output block, input channel and tap, a row
+ * of Bo output channels (as onnxruntime's own NchwcTransformer writes a constant weight; the conv
+ * tests check every blocked case against the pure-JS backend).
+ *
+ * The stride-1 input gradient is the same convolution of dy with the flipped, in/out-swapped filter
+ * and pads k − 1 − p, so it runs on these kernels too.
+ */
+import onnxProto from 'onnx-proto';
+import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
+import { graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+
+const { onnx } = onnxProto;
+type Node = InstanceType<typeof onnx.NodeProto>;
+type Tensor = InstanceType<typeof onnx.TensorProto>;
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const NCHWC = 'com.microsoft.nchwc';
+
+/** Below this many input channels the blocked Conv takes NCHW input (onnxruntime's own rule). */
+const NCHW_INPUT_BELOW = 8;
+
+const roundUp = (n: number, b: number): number => Math.ceil(n / b) * b;
+
+/** The convolution the graph computes: the forward one, or the input gradient's flipped form. */
+interface DirectConv {
+  inChannels: number;
+  outChannels: number;
+  pads: number[];
+  strides: number[];
+  dilations: number[];
+}
+
+function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined {
+  if (g.dims !== 2) return undefined;
+  if (op === 'forward') return { inChannels: g.inChannels, outChannels: g.outChannels, pads: [...g.padBegin, ...g.padEnd], strides: g.strides, dilations: g.dilations };
+  if (op !== 'backprop-input') return undefined;
+  const unit = g.strides.every((s) => s === 1) && g.dilations.every((d) => d === 1);
+  if (!unit || g.kernel.some((k, i) => g.padBegin[i] > k - 1 || g.padEnd[i] > k - 1)) return undefined;
+  const pads = [...g.kernel.map((k, i) => k - 1 - g.padBegin[i]), ...g.kernel.map((k, i) => k - 1 - g.padEnd[i])];
+  return { inChannels: g.outChannels, outChannels: g.inChannels, pads, strides: [1, 1], dilations: [1, 1] };
+}
+
+/**
+ * Whether `op` on `g` runs on the blocked kernels with block size `block`: 2-D, forward or stride-1
+ * input gradient, input channels a multiple of the block (or fewer than 8), and output channels at
+ * least a block (padding 1 output channel to 16 would multiply the work by 16).
+ */
+export function nchwcApplies(op: ConvOp, g: ConvGeometry, block: number): boolean {
+  if (block < 4) return false;
+  const c = directConv(op, g);
+  if (c === undefined) return false;
+  const inOk = c.inChannels < NCHW_INPUT_BELOW || c.inChannels % block === 0;
+  return inOk && c.outChannels >= block;
+}
+
+export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number): Uint8Array {
+  const c = directConv(op, g);
+  if (c === undefined || !nchwcApplies(op, g, block)) throw new Error(`nchwc graph: ${op} of this geometry is not supported`);
+  const shapes = graphShapes(op, g);
+  const [kh, kw] = g.kernel;
+  const nchwInput = c.inChannels < NCHW_INPUT_BELOW;
+  const outPadded = roundUp(c.outChannels, block);
+  const nodes: Node[] = [];
+  const inits: Tensor[] = [];
+  const node = (opType: string, input: string[], output: string, attribute: InstanceType<typeof onnx.AttributeProto>[] = [], domain = ''): void => {
+    nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
+  };
+
+  // Filter in HWIO of the direct convolution: tfjs's [kh, kw, in, out], or for the input gradient
+  // flipped in both spatial axes with in and out swapped.
+  let hwio = 'b';
+  if (op === 'backprop-input') {
+    inits.push(int64('flip_s', [-1, -1]), int64('flip_e', [-(kh + 1), -(kw + 1)]), int64('flip_a', [0, 1]), int64('flip_st', [-1, -1]));
+    node('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
+    node('Transpose', ['w_flip'], 'w_swap', [ints('perm', [0, 1, 3, 2])]);
+    hwio = 'w_swap';
+  }
+  if (outPadded !== c.outChannels) {
+    inits.push(int64('w_pads', [0, 0, 0, 0, 0, 0, 0, outPadded - c.outChannels]));
+    node('Pad', [hwio, 'w_pads'], 'w_pad');
+    hwio = 'w_pad';
+  }
+  const outBlocks = outPadded / block;
+  if (nchwInput) {
+    // OIHWBo: [outBlocks, in, kh, kw, Bo] from [kh·kw, in, outBlocks, Bo].
+    inits.push(int64('w_5d', [kh * kw, c.inChannels, outBlocks, block]), int64('w_oihw', [outPadded, c.inChannels, kh, kw]));
+    node('Reshape', [hwio, 'w_5d'], 'w_split');
+    node('Transpose', ['w_split'], 'w_blocked', [ints('perm', [2, 1, 0, 3])]);
+  } else {
+    // OIHWBiBo: [outBlocks, inBlocks, kh, kw, Bi, Bo] from [kh·kw, inBlocks, Bi, outBlocks, Bo].
+    const inBlocks = c.inChannels / block;
+    inits.push(int64('w_5d', [kh * kw, inBlocks, block, outBlocks, block]), int64('w_oihw', [outPadded, c.inChannels, kh, kw]));
+    node('Reshape', [hwio, 'w_5d'], 'w_split');
+    node('Transpose', ['w_split'], 'w_blocked', [ints('perm', [3, 1, 0, 2, 4])]);
+  }
+  node('Reshape', ['w_blocked', 'w_oihw'], 'w');
+
+  const x = nchwInput ? 'x_nchw' : 'x_blocked';
+  if (nchwInput) node('Transpose', ['a'], x, [ints('perm', [0, 3, 1, 2])]);
+  else node('ReorderInput', ['a'], x, [int('channels_last', 1)], NCHWC);
+  const convAttrs = [ints('kernel_shape', g.kernel), ints('strides', c.strides), ints('dilations', c.dilations), ints('pads', c.pads), int('group', 1)];
+  node('Conv', [x, 'w'], 'y_blocked', convAttrs, NCHWC);
+  node('ReorderOutput', ['y_blocked'], 'y', [int('channels', c.outChannels), int('channels_last', 1)], NCHWC);
+
+  const valueInfo = (name: string, shape: readonly number[]): InstanceType<typeof onnx.ValueInfoProto> =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((n) => ({ dimValue: n })) } } } });
+  const graph = onnx.GraphProto.create({
+    name: `voxshift-nchwc-${op}`,
+    node: nodes,
+    initializer: inits,
+    input: [valueInfo('a', shapes.a), valueInfo('b', shapes.b)],
+    output: [valueInfo('y', shapes.y)],
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    opsetImport: [
+      { domain: '', version: 13 },
+      { domain: NCHWC, version: 1 },
+    ],
+    producerName: 'voxshift',
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * A graph that reorders a 4-channel NCHW tensor (its smallest) into blocks: its output has `block` channels, which
+ * is how the engine learns MLAS's block size on this CPU (8 with AVX2, 16 with AVX-512).
+ */
+export function blockSizeProbeGraph(): Uint8Array {
+  const shape = [1, 4, 1, 1];
+  const vi = (name: string, s?: number[]): InstanceType<typeof onnx.ValueInfoProto> =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, ...(s ? { shape: { dim: s.map((n) => ({ dimValue: n })) } } : {}) } } });
+  const graph = onnx.GraphProto.create({
+    name: 'voxshift-nchwc-probe',
+    node: [onnx.NodeProto.create({ opType: 'ReorderInput', input: ['x'], output: ['y'], attribute: [int('channels_last', 0)], domain: NCHWC })],
+    input: [vi('x', shape)],
+    output: [vi('y')],
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    opsetImport: [
+      { domain: '', version: 13 },
+      { domain: NCHWC, version: 1 },
+    ],
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
