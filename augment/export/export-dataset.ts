@@ -10,7 +10,8 @@
  *   (re)made. Files are written then renamed, and a record is appended only after both files landed,
  *   so an interrupted run leaves nothing half-written under a final name. At the end the manifest is
  *   rewritten sorted by subject and index (write-then-rename). Resuming with another pipeline, seed
- *   or sample count is an error.
+ *   or sample count is an error. Temporary files a killed run left behind (`*.<pid>.<time>.tmp` of a
+ *   process that no longer exists) are removed when the run resumes.
  * - GAN steps (`Translate`, `LabelToImageGAN` at the top level of the pipeline JSON, see
  *   synthesis/staged-pipeline.ts): every step's checkpoint is checked before any work (errors name the
  *   step's key); each thread (worker or this one) loads each generator once and keeps it for all its
@@ -19,7 +20,7 @@
  *   settings in augment.json, so a resume with a retrained model is refused.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -109,6 +110,26 @@ async function doneSamples(out: string): Promise<Map<string, ManifestRecord>> {
   return done;
 }
 
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the write-then-rename temporaries of dead processes (a run killed mid-write). */
+async function removeStaleTemps(out: string): Promise<void> {
+  for (const dir of [out, join(out, 'images'), join(out, 'labels')]) {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const m = /\.(\d+)(?:\.\d+)?\.tmp$/.exec(name);
+      if (m && !alive(Number(m[1]))) await unlink(join(dir, name)).catch(() => undefined);
+    }
+  }
+}
+
 async function checkSettings(out: string, settings: Record<string, unknown>): Promise<void> {
   const path = join(out, 'augment.json');
   const text = JSON.stringify(settings, null, 1);
@@ -147,6 +168,7 @@ export async function exportDataset(options: ExportDatasetOptions): Promise<Expo
     ...(ganModels.length > 0 ? { models: ganModels.map((m) => ({ step: m.where, type: m.type, model: m.model, checkpointId: m.checkpointId, trainingStep: m.step, runtime: m.runtime })) } : {}),
   });
 
+  await removeStaleTemps(out);
   const done = await doneSamples(out);
   const records = new Map<string, ManifestRecord>();
   const tasks: { files: SubjectFiles; indices: number[] }[] = [];
