@@ -6,7 +6,10 @@
  * - input gradient: ConvTranspose with the forward convolution's pads and an output padding that
  *   restores the input's exact size;
  * - filter gradient: the padded input's stride-s views for every kernel tap, concatenated along channels
- *   (an im2col) and multiplied with dy by one Gemm per depth tap: dW[taps·Ci, Co] = colsᵀ · dy.
+ *   (an im2col) and multiplied with dy by one Gemm per depth tap: dW[taps·Ci, Co] = colsᵀ · dy;
+ *   where one side has few channels (a network's first or last layer) the shifted views are taken of
+ *   that narrow side only, channels-first, so the columns hold taps·C_narrow rows instead of
+ *   taps·Ci columns per position and need no interleaving (see filterGradForm).
  * Filters stay in tfjs's [...kernel, in, out] layout; graph inputs are named `a`, `b`, the output `y`.
  */
 import onnxProto from 'onnx-proto';
@@ -60,6 +63,23 @@ export function outputPadding(g: ConvGeometry): number[] | undefined {
   return op.every((p, i) => p >= 0 && p < Math.max(g.strides[i], g.dilations[i])) ? op : undefined;
 }
 
+/** Below this many channels on one side, the filter gradient shifts that side only (see filterGradForm). */
+export const NARROW_CHANNELS = 8;
+
+/**
+ * How the filter gradient graph builds its columns, a function of the geometry only:
+ * - 'narrow-x' (few input channels, any stride): rows (tap, ci) of x's stride-s views over the output
+ *   positions, times dy [positions, Co];
+ * - 'narrow-dy' (few output channels, stride 1): rows (tap, co) of dy's views shifted back by each tap
+ *   over the input positions, times x [positions, Ci] — dW[t, ci, co] = Σ_q x[q, ci]·dy[q + pb − t, co];
+ * - 'im2col' otherwise.
+ */
+export function filterGradForm(g: ConvGeometry): 'im2col' | 'narrow-x' | 'narrow-dy' {
+  if (g.inChannels < NARROW_CHANNELS && g.inChannels <= g.outChannels) return 'narrow-x';
+  if (g.outChannels < NARROW_CHANNELS && g.strides.every((s) => s === 1)) return 'narrow-dy';
+  return 'im2col';
+}
+
 export function buildConvGraph(op: ConvOp, g: ConvGeometry): Uint8Array {
   const shapes = graphShapes(op, g);
   const nodes: Node[] = [];
@@ -82,8 +102,10 @@ export function buildConvGraph(op: ConvOp, g: ConvGeometry): Uint8Array {
     const attrs = op === 'forward' ? convAttrs : [...convAttrs, ints('output_padding', outputPadding(g) ?? g.inSize.map(() => 0))];
     nodes.push(onnx.NodeProto.create({ opType: op === 'forward' ? 'Conv' : 'ConvTranspose', input: ['a_cf', 'w_oi'], output: ['y_cf'], attribute: attrs }));
     transpose('y_cf', 'y', toLast);
-  } else {
+  } else if (filterGradForm(g) === 'im2col') {
     filterGradient(g, nodes, inits);
+  } else {
+    narrowFilterGradient(g, filterGradForm(g) === 'narrow-x', nodes, inits);
   }
   const graph = onnx.GraphProto.create({
     name: `voxshift-${op}`,
@@ -130,6 +152,66 @@ function filterGradient(g: ConvGeometry, nodes: Node[], inits: Tensor[]): void {
   }
   if (parts.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: parts, output: ['dw'] }));
   else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: parts, output: ['dw'], attribute: [int('axis', 0)] }));
+  inits.push(int64('w_shape', [...g.kernel, g.inChannels, g.outChannels]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['dw', 'w_shape'], output: ['y'] }));
+}
+
+/**
+ * Filter gradient with the shifted views taken of the narrow side only (see filterGradForm), one MatMul
+ * per depth tap: [planeTaps·Cn, positions] · [positions, Cw].
+ */
+function narrowFilterGradient(g: ConvGeometry, narrowX: boolean, nodes: Node[], inits: Tensor[]): void {
+  const d = g.dims;
+  const cn = narrowX ? g.inChannels : g.outChannels;
+  const cw = narrowX ? g.outChannels : g.inChannels;
+  // Views span the output (narrow x) or the input (narrow dy) positions.
+  const span = narrowX ? g.outSize : g.inSize;
+  const positions = g.batch * prod(span);
+  const spatialAxes = range(2, d + 2);
+  // The narrow tensor channels-first, [Cn, N, ...spatial], zero-padded so that every tap's view fits.
+  const toFirst = [d + 1, ...range(0, d + 1)];
+  nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: [narrowX ? 'a' : 'b'], output: ['n_cf'], attribute: [ints('perm', toFirst)] }));
+  // narrow x: view(t) starts at x_pad index t (x padded by padBegin); narrow dy: at padBegin − t + lo,
+  // dy padded by lo = k − 1 − padBegin before (zeros where q + pb − t leaves dy).
+  const lo = narrowX ? g.padBegin : g.kernel.map((k, i) => Math.max(0, k - 1 - g.padBegin[i]));
+  const hi = narrowX
+    ? g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]))
+    : g.inSize.map((n, i) => Math.max(0, g.padBegin[i] + n - g.outSize[i]));
+  inits.push(int64('pads', [0, 0, ...lo, 0, 0, ...hi]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['n_cf', 'pads'], output: ['n_pad'] }));
+  inits.push(int64('rows_wide', [positions, cw]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [narrowX ? 'b' : 'a', 'rows_wide'], output: ['wide'] }));
+  inits.push(int64('axes', spatialAxes), int64('steps', narrowX ? g.strides : span.map(() => 1)), int64('rows_view', [cn, positions]));
+  const planeTaps = d === 3 ? g.kernel[1] * g.kernel[2] : g.kernel[0] * g.kernel[1];
+  const depthTaps = d === 3 ? g.kernel[0] : 1;
+  const parts: string[] = [];
+  for (let t = 0; t < depthTaps; t++) {
+    const views: string[] = [];
+    for (let p = 0; p < planeTaps; p++) {
+      const tap = d === 3 ? [t, Math.floor(p / g.kernel[2]), p % g.kernel[2]] : [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
+      const start = narrowX ? tap : tap.map((k, i) => g.padBegin[i] - k + lo[i]);
+      const end = narrowX ? start.map((s0, i) => s0 + (g.outSize[i] - 1) * g.strides[i] + 1) : start.map((s0, i) => s0 + span[i]);
+      const name = `v${t}_${p}`;
+      inits.push(int64(`${name}_s`, start), int64(`${name}_e`, end));
+      nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['n_pad', `${name}_s`, `${name}_e`, 'axes', 'steps'], output: [`${name}_nd`] }));
+      nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`${name}_nd`, 'rows_view'], output: [name] }));
+      views.push(name);
+    }
+    const cols = `cols${t}`;
+    if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [cols] }));
+    else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [cols], attribute: [int('axis', 0)] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'MatMul', input: [cols, 'wide'], output: [`dw${t}`] }));
+    parts.push(`dw${t}`);
+  }
+  const all = narrowX ? 'dw' : 'dw_tco';
+  if (parts.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: parts, output: [all] }));
+  else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: parts, output: [all], attribute: [int('axis', 0)] }));
+  if (!narrowX) {
+    // rows (tap, co) × ci → (tap, ci, co)
+    inits.push(int64('tco_shape', [prod(g.kernel), g.outChannels, g.inChannels]));
+    nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [all, 'tco_shape'], output: ['dw_tco3'] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: ['dw_tco3'], output: ['dw'], attribute: [ints('perm', [0, 2, 1])] }));
+  }
   inits.push(int64('w_shape', [...g.kernel, g.inChannels, g.outChannels]));
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['dw', 'w_shape'], output: ['y'] }));
 }

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { conv3dKernelConfigs } from '../../../models3d/engine/kernels/conv3d-kernels.ts';
-import { convSessionCount, releaseConvSessions } from '../../../models3d/engine/native-conv/native-conv.ts';
+import { convRoute, convSessionCount, geometry3d, releaseConvSessions } from '../../../models3d/engine/native-conv/native-conv.ts';
+import { filterGradForm } from '../../../models3d/engine/native-conv/conv-graphs.ts';
 import { initBothBackends, initBothBackendsOn, onBackend, randomValues, relError } from './conv3d-helpers.ts';
 
 type S5 = [number, number, number, number, number];
@@ -25,6 +26,8 @@ const cases: Case[] = [
   { x: [2, 6, 7, 8, 2], w: [3, 3, 3, 2, 3], strides: [1, 2, 2], pad: 'same' },
   { x: [1, 7, 6, 8, 2], w: [3, 3, 3, 2, 2], strides: [2, 1, 1], pad: 'same' },
   { x: [1, 6, 6, 6, 16], w: [3, 3, 3, 16, 8], strides: 1, pad: 'same' },
+  // few output channels, batch 2, padded: the filter gradient's narrow-dy form on onnxruntime
+  { x: [2, 6, 7, 5, 9], w: [3, 3, 3, 9, 2], strides: 1, pad: 'same' },
 ];
 
 function name(c: Case): string {
@@ -137,6 +140,18 @@ describe("Conv3D and its gradients on onnxruntime's CPU kernels (convEngine 'onn
     const ref = await onBackend('cpu', forwardAndGrads(c, seed));
     const ours = await onBackend('wasm', forwardAndGrads(c, seed));
     for (let k = 0; k < 3; k++) expect(relError(ours[k], ref[k]), `${['y', 'dx', 'dw'][k]} for ${name(c)}`).toBeLessThan(1e-4);
+  });
+
+  it("runs a 64³ generator's first and last layers' filter gradients on onnxruntime, shifting their narrow side", () => {
+    const geo = (x: S5, w: S5, strides: number, pad: Pad) => geometry3d(tf.backend_util.computeConv3DInfo(x, w, strides, 1, pad));
+    const first = geo([1, 70, 70, 70, 1], [7, 7, 7, 1, 16], 1, 'valid');
+    const last = geo([1, 70, 70, 70, 16], [7, 7, 7, 16, 1], 1, 'valid');
+    const patchFirst = geo([1, 66, 66, 66, 1], [4, 4, 4, 1, 64], 2, 'valid');
+    expect([filterGradForm(first), filterGradForm(last), filterGradForm(patchFirst)]).toEqual(['narrow-x', 'narrow-dy', 'narrow-x']);
+    for (const g of [first, last, patchFirst]) expect(convRoute('backprop-filter', g)).toBe('onnxruntime');
+    // wide layers keep the im2col form; few output channels with stride 2 stay on the wasm kernels
+    expect(filterGradForm(geo([1, 18, 18, 18, 64], [3, 3, 3, 64, 64], 1, 'valid'))).toBe('im2col');
+    expect(convRoute('backprop-filter', geo([1, 9, 9, 9, 16], [4, 4, 4, 16, 1], 2, 'valid'))).toBe('wasm');
   });
 
   it('reuses one session per geometry and leaks no tensor across steps', () => {
