@@ -7,11 +7,12 @@
 import { dirname, resolve } from 'node:path';
 import { VoxshiftError } from '../volumes/errors.ts';
 import type { Volume } from '../volumes/volume.ts';
+import { correctBias, resolveBiasCorrection, type BiasCorrectionOptions, type BiasCorrectionSpec } from './bias-correct.ts';
 import { fitCycleGan, openCycleGan, type CycleGanFitOptions } from './cyclegan.ts';
 import { applyHistMatch, fitHistMatch, type HistMatchOptions } from './histmatch.ts';
-import { INTENSITY_METHODS, loadHarmonizerModel, type HarmonizerModel, type IntensityMethod, type IntensityModel } from './model.ts';
+import { BIAS_CORRECTION_MODEL_VERSION, INTENSITY_METHODS, loadHarmonizerModel, type HarmonizerModel, type IntensityMethod, type IntensityModel } from './model.ts';
 import { applyNyul, fitNyul, type NyulOptions } from './nyul.ts';
-import type { SiteVolumes } from './sites.ts';
+import type { SiteSubject, SiteVolumes } from './sites.ts';
 import { applyWhiteStripe, fitWhiteStripe, type WhiteStripeOptions } from './whitestripe.ts';
 import { applyZScore, fitZScore } from './zscore.ts';
 
@@ -24,9 +25,45 @@ export interface FitHarmonizerOptions {
   histmatch?: HistMatchOptions;
   /** Required for 'cyclegan' (at least modelPath). */
   cyclegan?: CycleGanFitOptions;
+  /**
+   * Bias-field correction (bias-correct.ts) before the method, on every fit image and, recorded in
+   * the model, on every image it is applied to; true for the defaults. Not for cyclegan.
+   */
+  biasCorrection?: boolean | BiasCorrectionOptions;
+}
+
+function isSiteSubject(x: Volume | SiteSubject): x is SiteSubject {
+  return typeof x === 'object' && x !== null && 'volume' in x && !('data' in x);
+}
+
+/** The reference site's volumes bias-corrected (each with its own mask, when given); the classical methods fit on the reference only, so the other sites pass through. */
+function correctReference(sites: SiteVolumes, reference: string, spec: BiasCorrectionSpec): SiteVolumes {
+  if (typeof sites !== 'object' || sites === null) return sites;
+  return Object.fromEntries(
+    Object.entries(sites).map(([site, list]) => [
+      site,
+      site === reference && Array.isArray(list)
+        ? list.map((item: Volume | SiteSubject) => {
+            const s = isSiteSubject(item) ? item : { volume: item };
+            return { ...s, volume: correctBias(s.volume, { ...spec, ...(s.mask !== undefined ? { mask: s.mask } : {}) }) };
+          })
+        : list,
+    ]),
+  );
 }
 
 export async function fitHarmonizer(options: FitHarmonizerOptions): Promise<IntensityModel> {
+  const bc = options.biasCorrection;
+  if (bc === undefined || bc === false) return fitMethod(options);
+  if (options.method === 'cyclegan') {
+    throw new VoxshiftError('INVALID_ARGUMENT', "biasCorrection is a pre-step of the classical methods (zscore, whitestripe, nyul, histmatch), not of 'cyclegan'", { param: 'biasCorrection' });
+  }
+  const spec = resolveBiasCorrection(bc === true ? {} : bc);
+  const model = await fitMethod({ ...options, sites: correctReference(options.sites, options.reference, spec) });
+  return { ...model, version: BIAS_CORRECTION_MODEL_VERSION, biasCorrection: spec };
+}
+
+async function fitMethod(options: FitHarmonizerOptions): Promise<IntensityModel> {
   const { method, sites, reference } = options;
   switch (method) {
     case 'zscore':
@@ -72,8 +109,9 @@ export function openHarmonizer(model: HarmonizerModel, options: { baseDir?: stri
   const cycle = m.method === 'cyclegan' ? openCycleGan(m, options.baseDir ?? process.cwd()) : undefined;
   return {
     model: m,
-    async apply(volume: Volume, o: ApplyOptions = {}): Promise<Volume<Float32Array>> {
+    async apply(input: Volume, o: ApplyOptions = {}): Promise<Volume<Float32Array>> {
       const mask = o.mask !== undefined ? { mask: o.mask } : {};
+      const volume = m.biasCorrection && m.method !== 'cyclegan' ? correctBias(input, { ...m.biasCorrection, ...mask }) : input;
       switch (m.method) {
         case 'zscore':
           return applyZScore(m, volume, mask);

@@ -14,9 +14,11 @@
  * intensity scale): `zscore`, `whitestripe`, `nyul`, `histmatch` (per image, no site needed) and
  * `cyclegan` (one model per source site, so applying needs the site). ComBat works on feature
  * tables (per-region means and volumes). Every fitted model is one JSON document
- * (`voxshift-harmonizer`, version 1: method, reference site, sites and subject counts, parameters);
+ * (`voxshift-harmonizer`, version 1, or 2 with a `biasCorrection` pre-step (bias-correct.ts): method, reference site, sites and subject counts, parameters);
  * loading validates it field by field. See each module for the method and its reference.
  */
+export { BIAS_CORRECTION_DEFAULTS, correctBias, estimateBiasField, resolveBiasCorrection } from './bias-correct.ts';
+export type { BiasCorrectionOptions, BiasCorrectionSpec, BiasFieldEstimate } from './bias-correct.ts';
 export { applyCombat, fitCombat, validateCombatParameters } from './combat.ts';
 export type { CombatFit, CombatOptions, CombatParameters, CovariateSpec } from './combat.ts';
 export { fitCycleGan, openCycleGan } from './cyclegan.ts';
@@ -30,8 +32,10 @@ export type { ApplyOptions, FitHarmonizerOptions, Harmonizer } from './harmonize
 export { applyHistMatch, fitHistMatch } from './histmatch.ts';
 export type { HistMatchOptions } from './histmatch.ts';
 export {
+  BIAS_CORRECTION_MODEL_VERSION,
   HARMONIZE_METHODS,
   HARMONIZER_FORMAT,
+  HARMONIZER_MAX_VERSION,
   HARMONIZER_MODEL_VERSION,
   INTENSITY_METHODS,
   loadHarmonizerModel,
@@ -58,3 +62,5 @@ export type { ExperimentSubject, HarmonizationReport, MethodRow, ReportOptions }
 export { crossValidatedSiteAccuracy, histogramFeatures, HISTOGRAM_FEATURE_PERCENTILES } from './measure/site-classifier.ts';
 export type { ClassifierKind, ClassifierResult } from './measure/site-classifier.ts';
 export { pairwiseWasserstein, wasserstein1 } from './measure/wasserstein.ts';
+export { LEARNED_CLASS_NAMES, learnedClasses, learnedDiceVsTruth, trainAnatomySegmenter } from './measure/learned-anatomy.ts';
+export type { AnatomyTrainingSubject, LearnedAnatomyOptions, TrainedAnatomySegmenter } from './measure/learned-anatomy.ts';

@@ -16,11 +16,19 @@ import { dirname } from 'node:path';
 import { VoxshiftError } from '../volumes/errors.ts';
 import type { Modality } from '../volumes/volume.ts';
 import { validateCombatParameters, type CombatParameters } from './combat.ts';
+import { resolveBiasCorrection, type BiasCorrectionSpec } from './bias-correct.ts';
 import type { MaskSpec } from './foreground.ts';
 
 export const HARMONIZER_FORMAT = 'voxshift-harmonizer';
-/** Bumped when a saved model's meaning changes; older readers refuse newer models. */
+/** The version of a model that uses no later feature; bumped when a saved model's meaning changes. */
 export const HARMONIZER_MODEL_VERSION = 1;
+/**
+ * Models with `biasCorrection` are written as version 2, so an older voxshift refuses them instead of
+ * applying the method without the correction; models without it stay version 1.
+ */
+export const BIAS_CORRECTION_MODEL_VERSION = 2;
+/** The newest version this voxshift reads; older readers refuse newer models. */
+export const HARMONIZER_MAX_VERSION = BIAS_CORRECTION_MODEL_VERSION;
 
 export type IntensityMethod = 'zscore' | 'whitestripe' | 'nyul' | 'histmatch' | 'cyclegan';
 export type HarmonizeMethod = IntensityMethod | 'combat';
@@ -86,6 +94,8 @@ interface Common {
 interface IntensityCommon extends Common {
   modality: Modality;
   mask: MaskSpec;
+  /** Bias-field correction (bias-correct.ts) run on every image before the method, at fit and apply (version ≥ 2). */
+  biasCorrection?: BiasCorrectionSpec;
 }
 
 export type ZScoreModel = IntensityCommon & { method: 'zscore'; parameters: ZScoreParameters };
@@ -188,10 +198,10 @@ export function validateHarmonizerModel(value: unknown, file?: string): Harmoniz
   if (!isObj(value)) fail('(root)', 'a JSON object', value, file);
   if (value.format !== HARMONIZER_FORMAT) fail('format', `"${HARMONIZER_FORMAT}"`, value.format, file);
   if (!(Number.isInteger(value.version) && (value.version as number) >= 1)) fail('version', 'a positive integer', value.version, file);
-  if ((value.version as number) > HARMONIZER_MODEL_VERSION) {
+  if ((value.version as number) > HARMONIZER_MAX_VERSION) {
     throw new VoxshiftError(
       'INCOMPATIBLE_CHECKPOINT',
-      `harmonizer model version ${String(value.version)} is newer than this voxshift reads (${HARMONIZER_MODEL_VERSION}); upgrade voxshift`,
+      `harmonizer model version ${String(value.version)} is newer than this voxshift reads (${HARMONIZER_MAX_VERSION}); upgrade voxshift`,
       { param: 'version', ...(file !== undefined ? { file } : {}) },
     );
   }
@@ -209,6 +219,19 @@ export function validateHarmonizerModel(value: unknown, file?: string): Harmoniz
   if (method !== 'combat') {
     if (typeof value.modality !== 'string') fail('modality', 'a modality code (MR, CT, ...)', value.modality, file);
     if (!isObj(value.mask) || value.mask.type !== 'body') fail('mask', '{ "type": "body" }', value.mask, file);
+  }
+  if (value.biasCorrection !== undefined) {
+    if (method === 'combat' || method === 'cyclegan') fail('biasCorrection', 'absent: only zscore, whitestripe, nyul and histmatch models take a bias-correction step', value.biasCorrection, file);
+    if ((value.version as number) < BIAS_CORRECTION_MODEL_VERSION) fail('version', `${BIAS_CORRECTION_MODEL_VERSION} or more when biasCorrection is set`, value.version, file);
+    if (!isObj(value.biasCorrection)) fail('biasCorrection', 'an object of bias-correction settings', value.biasCorrection, file);
+    try {
+      const spec = resolveBiasCorrection(value.biasCorrection as Partial<BiasCorrectionSpec>, 'harmonizer model biasCorrection');
+      const missing = Object.keys(spec).filter((k) => !(k in (value.biasCorrection as Obj)));
+      if (missing.length > 0) fail('biasCorrection', `complete (missing ${missing.join(', ')})`, value.biasCorrection, file);
+    } catch (e) {
+      if (e instanceof VoxshiftError && file !== undefined) throw new VoxshiftError(e.shortCode, e.message, { ...(e.param !== undefined ? { param: e.param } : {}), file, cause: e });
+      throw e;
+    }
   }
   checkParameters(method, value.parameters, file);
   return value as unknown as HarmonizerModel;

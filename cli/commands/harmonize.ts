@@ -1,11 +1,12 @@
 /**
  * `voxshift harmonize fit|apply|report`: site harmonisation from the command line.
  *
- *   harmonize fit --method nyul|whitestripe|zscore|histmatch|cyclegan --site NAME=DIR ... --reference NAME --out MODEL.json
+ *   harmonize fit --method nyul|whitestripe|zscore|histmatch|cyclegan --site NAME=DIR ... --reference NAME --out MODEL.json [--bias-correct]
  *   harmonize fit --method combat --table TABLE.csv [--site-column site] [--covariates a,b] [--reference NAME] --out MODEL.json
  *   harmonize apply --model MODEL.json IN OUT [--site NAME] [--mask FILE]
  *   harmonize apply --model COMBAT.json --table IN.csv --out OUT.csv [--site-column site]
  *   harmonize report (--phantom-sites | --site NAME=DIR ... [--labels NAME=DIR ...]) --reference NAME --out DIR [--methods ...]
+ *                    [--learned-anatomy-steps N | --no-learned-anatomy]
  *
  * A site folder holds one volume per file (NIfTI, NRRD, MHA) or is one DICOM series (as `train`).
  */
@@ -19,7 +20,7 @@ import { initBackend, type BackendKind } from '../../models3d/engine/backend.ts'
 import { applyCombat, fitCombat } from '../../harmonize/combat.ts';
 import { readFeatureCsv, writeFeatureCsv } from '../../harmonize/feature-table.ts';
 import { fitHarmonizer, openHarmonizer } from '../../harmonize/harmonizer.ts';
-import { formatReport, harmonizationReport, type ExperimentSubject } from '../../harmonize/measure/report.ts';
+import { formatReport, harmonizationReport, REPORT_METHODS, type ExperimentSubject, type ReportMethod } from '../../harmonize/measure/report.ts';
 import { HARMONIZE_METHODS, loadHarmonizerModel, saveHarmonizerModel, type HarmonizeMethod, type IntensityMethod } from '../../harmonize/model.ts';
 import { PHANTOM_REFERENCE_SITE, PHANTOM_SITE_SHAPE, phantomSiteCohort } from '../../harmonize/phantom-sites.ts';
 import { checkSiteName, type SiteVolumes } from '../../harmonize/sites.ts';
@@ -96,6 +97,7 @@ interface FitOptions {
   seed: string;
   backend: string;
   threads?: string;
+  biasCorrect?: boolean;
 }
 
 interface ApplyCliOptions {
@@ -124,6 +126,8 @@ interface ReportCliOptions {
   shape?: string;
   seed: string;
   cycleganSteps: string;
+  learnedAnatomy: boolean;
+  learnedAnatomySteps: string;
   backend: string;
   threads?: string;
 }
@@ -168,6 +172,7 @@ async function fitCommand(o: FitOptions): Promise<void> {
   if (o.reference === undefined) throw bad('reference', 'is required: the site every other site is mapped onto');
   const siteDirs = parseSites(o.site);
   if (siteDirs.size === 0) throw bad('site', 'is required: NAME=DIR for the reference site (and every source site for cyclegan)');
+  if (o.biasCorrect && method === 'cyclegan') throw bad('bias-correct', 'is a pre-step of zscore, whitestripe, nyul and histmatch, not of cyclegan');
   const vols = await readSites(siteDirs);
   const sites: SiteVolumes = Object.fromEntries(vols);
   if (method === 'cyclegan') await startBackend(o);
@@ -179,6 +184,7 @@ async function fitCommand(o: FitOptions): Promise<void> {
     ...(o.peak !== undefined ? { whitestripe: { peak: o.peak as 'largest' | 'last' } } : {}),
     ...(o.percentiles !== undefined ? { nyul: { percentiles: numbers('percentiles', o.percentiles) as number[] } } : {}),
     ...(o.levels !== undefined ? { histmatch: { levels: int('levels', o.levels, 2) as number } } : {}),
+    ...(o.biasCorrect ? { biasCorrection: true } : {}),
     ...(method === 'cyclegan'
       ? {
           cyclegan: {
@@ -194,7 +200,7 @@ async function fitCommand(o: FitOptions): Promise<void> {
   });
   await saveHarmonizerModel(model, o.out);
   const used = Object.entries(model.subjects).map(([s, n]) => `${s} ${n}`).join(', ');
-  process.stdout.write(`fitted ${method} (reference ${model.reference}; subjects ${used}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${o.out}\n`);
+  process.stdout.write(`fitted ${method}${o.biasCorrect ? ' with bias-field correction' : ''} (reference ${model.reference}; subjects ${used}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; wrote ${o.out}\n`);
 }
 
 async function applyCommand(inArg: string | undefined, outArg: string | undefined, o: ApplyCliOptions): Promise<void> {
@@ -257,8 +263,9 @@ export function parseTruthClasses(v: string | undefined): number[] | null {
 }
 
 async function reportCommand(o: ReportCliOptions): Promise<void> {
-  const methods = (o.methods ?? HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')).split(',').map((s) => s.trim()) as HarmonizeMethod[];
-  for (const m of methods) if (!HARMONIZE_METHODS.includes(m)) throw bad('methods', `lists ${JSON.stringify(m)}; methods are ${HARMONIZE_METHODS.join(', ')}`);
+  const methods = (o.methods ?? HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')).split(',').map((s) => s.trim()) as ReportMethod[];
+  for (const m of methods) if (!REPORT_METHODS.includes(m)) throw bad('methods', `lists ${JSON.stringify(m)}; methods are ${REPORT_METHODS.join(', ')}`);
+  const learnedSteps = int('learned-anatomy-steps', o.learnedAnatomySteps) as number;
   let subjects: ExperimentSubject[];
   let reference: string;
   let realLabels: { regions: Record<number, string>; truthClasses: number[] | null } | undefined;
@@ -310,7 +317,9 @@ async function reportCommand(o: ReportCliOptions): Promise<void> {
       realLabels = { regions: commonRegions(subjects.map((s) => s.labels as Volume)), truthClasses: parseTruthClasses(o.truthClasses) };
     } else if (o.truthClasses !== undefined) throw bad('truth-classes', 'needs --labels');
   }
-  if (methods.includes('cyclegan')) await startBackend(o);
+  // The learned anatomy measure runs where there are labels and truth classes (always for the phantom cohort).
+  const learned = o.learnedAnatomy && (o.phantomSites === true || (realLabels !== undefined && realLabels.truthClasses !== null));
+  if (methods.includes('cyclegan') || learned) await startBackend(o);
   await mkdir(o.out, { recursive: true });
   const steps = int('cyclegan-steps', o.cycleganSteps) as number;
   const report = await harmonizationReport({
@@ -318,6 +327,7 @@ async function reportCommand(o: ReportCliOptions): Promise<void> {
     reference,
     methods,
     ...(realLabels ? { regions: realLabels.regions, truthClasses: realLabels.truthClasses, tissueClasses: null } : {}),
+    learnedAnatomy: learned ? { steps: learnedSteps, seed: int('seed', o.seed, 0) as number } : false,
     cyclegan: {
       workDir: join(o.out, 'cyclegan'),
       // Small and fast (as bench/harmonize.ts): a report run is a comparison, not a production model.
@@ -358,6 +368,7 @@ export const registerHarmonize: RegisterCommand = (program: Command) => {
     .option('--peak <p>', 'whitestripe: white-matter peak rule, largest (default) or last')
     .option('--percentiles <list>', `nyul: landmark percentiles (default ${'1,10,...,90,99'})`)
     .option('--levels <n>', 'histmatch: quantile levels (default 1025)')
+    .option('--bias-correct', 'zscore, whitestripe, nyul, histmatch: correct a multiplicative bias field (N4-like, polynomial log field) before the method, at fit and apply (recorded in the model)')
     .option('--dims <n>', 'cyclegan: 2 (slices) or 3 (patches)', '2')
     .option('--steps <n>', 'cyclegan: training steps per source site', '2000')
     .option('--ngf <n>', 'cyclegan: generator and discriminator filters', '16')
@@ -391,12 +402,14 @@ export const registerHarmonize: RegisterCommand = (program: Command) => {
     .option('--truth-classes <id=class,...>', 'with --labels: label id → dark, fat, soft or fluid, for Dice of validation’s MR segmenter against the labels')
     .option('--reference <name>', `reference site (phantom: ${PHANTOM_REFERENCE_SITE})`)
     .requiredOption('--out <dir>', 'folder for report.json, report.txt and histograms.png')
-    .option('--methods <list>', `comma-separated, in table order (default ${HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')}; add cyclegan to train it)`)
+    .option('--methods <list>', `comma-separated, in table order (default ${HARMONIZE_METHODS.filter((m) => m !== 'cyclegan').join(',')}; add cyclegan to train it; zscore+n4, whitestripe+n4, nyul+n4, histmatch+n4 correct the bias field first)`)
     .option('--subjects <n>', 'phantom: subjects per site', '10')
     .option('--train <n>', 'training subjects per site (default: half); the rest are held out')
     .option('--shape <i,j,k>', `phantom grid (default ${PHANTOM_SITE_SHAPE.join(',')})`)
     .option('--seed <n>', 'phantom cohort and cyclegan seed', '1')
     .option('--cyclegan-steps <n>', 'training steps per cyclegan model', '200')
+    .option('--learned-anatomy-steps <n>', 'training steps of the reference-site U-Net whose Dice vs truth the report shows (with --phantom-sites, or --labels and --truth-classes)', '400')
+    .option('--no-learned-anatomy', 'no reference-site U-Net column')
     .option('--backend <kind>', 'auto, gpu, cpu or wasm', 'auto')
     .option('--threads <n>', 'WebAssembly threads (default: cores)')
     .action(reportCommand);

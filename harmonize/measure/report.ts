@@ -22,6 +22,11 @@
  *   intensities as ratios to soft tissue with 0 as signal void, so each image gets its void level
  *   (0.5th percentile inside the body) subtracted and negatives clipped before segmenting: z-scored images and sites with an offset are
  *   otherwise misread. This is a per-image offset, not a harmonisation;
+ * - learned-segmenter Dice (learned-anatomy.ts, with label maps and `truthClasses`; on by default,
+ *   `learnedAnatomy: false` turns it off): a 2-D U-Net trained on the reference site's training
+ *   subjects and their truth classes, applied unchanged to the original and every harmonized
+ *   held-out image of every site, Dice against the truth (dark, fat, soft). This is the standard
+ *   harmonisation evaluation (a model trained at the reference site applied to data from the others);
  * - reference-segmenter Dice (anatomy.ts, with label maps and `tissueClasses`): a fixed threshold
  *   segmenter learned on the reference site's training subjects, applied as is to every harmonized
  *   image, against the ground truth. It measures whether a tool tuned on the reference now works on
@@ -45,11 +50,27 @@ import { foregroundMask, maskedValues } from '../foreground.ts';
 import { fitHarmonizer, openHarmonizer } from '../harmonizer.ts';
 import type { HarmonizeMethod, IntensityMethod } from '../model.ts';
 import { HARMONIZE_METHODS } from '../model.ts';
+
+/** The methods that take a bias-correction pre-step (bias-correct.ts). */
+export type ClassicalMethod = Exclude<IntensityMethod, 'cyclegan'>;
+export const CLASSICAL_METHODS: readonly ClassicalMethod[] = ['zscore', 'whitestripe', 'nyul', 'histmatch'];
+/** A report row's method: a harmonizer, or a classical one with bias-field correction first (`histmatch+n4`). */
+export type ReportMethod = HarmonizeMethod | `${ClassicalMethod}+n4`;
+export const REPORT_METHODS: readonly ReportMethod[] = [...HARMONIZE_METHODS, ...CLASSICAL_METHODS.map((m) => `${m}+n4` as const)];
+
+/** The harmonizer and whether bias correction runs first. */
+export function parseReportMethod(m: ReportMethod): { method: HarmonizeMethod; biasCorrection: boolean } {
+  if (!REPORT_METHODS.includes(m)) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `unknown method ${JSON.stringify(m)} (methods: ${REPORT_METHODS.join(', ')})`, { param: 'methods' });
+  }
+  return m.endsWith('+n4') ? { method: m.slice(0, -3) as ClassicalMethod, biasCorrection: true } : { method: m as HarmonizeMethod, biasCorrection: false };
+}
 import { sortedCopy } from '../piecewise.ts';
 import { regionFeatures } from '../region-features.ts';
 import { checkSiteName, type SiteVolumes } from '../sites.ts';
 import { applyThresholdSegmenter, classDice, fitThresholdSegmenter, T1_CLASS_NAMES, T1_TISSUE_CLASSES, truthClasses, type ThresholdSegmenter } from './anatomy.ts';
 import { histogramPlotPng, type HistogramPanel } from './histogram-plot.ts';
+import { LEARNED_CLASS_NAMES, learnedDiceVsTruth, trainAnatomySegmenter, type LearnedAnatomyOptions, type TrainedAnatomySegmenter } from './learned-anatomy.ts';
 import { FEATURE_FAMILIES, featureClasses, imageFeatures, NON_TARGETED_FAMILIES, type FeatureFamily, type ImageFeatures } from './image-features.ts';
 import { crossValidatedSiteAccuracy, type ClassifierKind } from './site-classifier.ts';
 import { pairwiseWasserstein } from './wasserstein.ts';
@@ -67,7 +88,7 @@ export interface ReportOptions {
   subjects: readonly ExperimentSubject[];
   reference: string;
   /** Methods in the order of the table; default every method except cyclegan. */
-  methods?: readonly HarmonizeMethod[];
+  methods?: readonly ReportMethod[];
   /** Required with 'cyclegan': where its models go and how they train (modelPath is set here). */
   cyclegan?: Omit<CycleGanFitOptions, 'modelPath'> & { workDir: string };
   classifier?: { kind?: ClassifierKind; folds?: number; repeats?: number };
@@ -78,6 +99,12 @@ export interface ReportOptions {
   /** Label id → class 1..K of the reference-site threshold segmenter; default T1 (hypointense, soft, fat) of the phantom; null: none. */
   tissueClasses?: readonly number[] | null;
   classNames?: readonly string[];
+  /**
+   * The reference-site U-Net (learned-anatomy.ts): training settings, or false for none. Default: on
+   * when every subject has a label map and `truthClasses` is not null. Needs a TensorFlow.js backend
+   * (the caller starts it: initBackend).
+   */
+  learnedAnatomy?: LearnedAnatomyOptions | false;
   /** validation/'s MR segmenter options (default: contrast from the metadata, else T1w). */
   segmenter?: MrSegmenterOptions;
   log?: (line: string) => void;
@@ -104,7 +131,7 @@ export interface DiceSummary {
 }
 
 export interface MethodRow {
-  method: 'original' | HarmonizeMethod;
+  method: 'original' | ReportMethod;
   level: 'image' | 'features';
   fitSeconds: number;
   applySeconds: number;
@@ -120,6 +147,8 @@ export interface MethodRow {
   diceVsOriginal?: DiceSummary;
   /** validation's consistency check, harmonized vs original: findings over all held-out subjects, and subjects with any. */
   consistency?: { findings: number; hallucinated: number; removed: number; subjectsWithFindings: number };
+  /** The U-Net trained on the reference site's training subjects, against the ground truth (shared classes). */
+  learnedDiceVsTruth?: DiceSummary;
   /** The reference-site threshold segmenter against the ground truth (intensity standardisation, not anatomy). */
   referenceSegmenterDice?: DiceSummary;
   error?: string;
@@ -131,6 +160,8 @@ export interface HarmonizationReport {
   subjects: { train: Record<string, number>; test: Record<string, number> };
   chance: number;
   segmenter?: { thresholds: number[]; classes: string[]; trainingAccuracy: number };
+  /** How the learned-anatomy U-Net was trained (when it ran). */
+  learnedSegmenter?: TrainedAnatomySegmenter['summary'];
   rows: MethodRow[];
   /** The per-site histogram plot (PNG), one panel per image-level row. */
   histogramPng: Buffer;
@@ -206,6 +237,40 @@ function summarise(perSubject: number[][], names: readonly string[], sites: read
   };
 }
 
+/** The learned-anatomy settings to use, or undefined for none (see ReportOptions.learnedAnatomy); explicit requests it cannot honour are errors. */
+function learnedAnatomyOptions(
+  given: ReportOptions['learnedAnatomy'],
+  all: readonly ExperimentSubject[],
+  reference: string,
+  truthMap: readonly number[] | null,
+): LearnedAnatomyOptions | undefined {
+  if (given === false) return undefined;
+  const unlabelled = all.filter((s) => s.labels === undefined);
+  if (given === undefined) return unlabelled.length === 0 && truthMap ? {} : undefined;
+  if (typeof given !== 'object' || given === null) {
+    throw new VoxshiftError('INVALID_ARGUMENT', `learnedAnatomy must be training options or false, got ${JSON.stringify(given)}`, { param: 'learnedAnatomy' });
+  }
+  const refTrainMissing = unlabelled.filter((s) => s.site === reference && s.role === 'train');
+  if (refTrainMissing.length > 0) {
+    throw new VoxshiftError(
+      'INVALID_ARGUMENT',
+      `the learned anatomy measure trains on the reference site's labelled training subjects, but ${refTrainMissing.length} of ${reference}'s have no label map (${refTrainMissing.map((s) => s.subjectId).join(', ')})`,
+      { param: 'labels', details: { site: reference } },
+    );
+  }
+  if (unlabelled.length > 0) {
+    throw new VoxshiftError(
+      'INVALID_ARGUMENT',
+      `the learned anatomy measure needs a label map for every subject (its Dice is against the held-out subjects' labels); missing for ${unlabelled.map((s) => s.subjectId).join(', ')}`,
+      { param: 'labels' },
+    );
+  }
+  if (!truthMap) {
+    throw new VoxshiftError('INVALID_ARGUMENT', 'the learned anatomy measure needs truthClasses (label id → dark, fat, soft or fluid)', { param: 'truthClasses' });
+  }
+  return given;
+}
+
 /** Runs the experiment (see the module comment). */
 export async function harmonizationReport(options: ReportOptions): Promise<HarmonizationReport> {
   const log = options.log ?? (() => undefined);
@@ -222,9 +287,9 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
       throw new VoxshiftError('INVALID_ARGUMENT', `site ${site} needs training subjects and at least 2 held-out subjects for the report`, { param: 'subjects', details: { site } });
     }
   }
-  const methods = options.methods ?? HARMONIZE_METHODS.filter((m) => m !== 'cyclegan');
+  const methods: readonly ReportMethod[] = options.methods ?? HARMONIZE_METHODS.filter((m) => m !== 'cyclegan');
   for (const m of methods) {
-    if (!HARMONIZE_METHODS.includes(m)) throw new VoxshiftError('INVALID_ARGUMENT', `unknown method ${JSON.stringify(m)} (methods: ${HARMONIZE_METHODS.join(', ')})`, { param: 'methods' });
+    parseReportMethod(m);
   }
   const regions = options.regions ?? DEFAULT_REGIONS;
   const regionIds = Object.keys(regions).map(Number);
@@ -239,6 +304,7 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
     }
   }
   const segmenter = mrSegmenter(options.segmenter ?? {});
+  const learnedOptions = learnedAnatomyOptions(options.learnedAnatomy, all, reference, truthMap);
 
   log(`foreground masks and tissue classes of ${all.length} images`);
   const masks = new Map(all.map((s) => [s.subjectId, foregroundMask(s.image, s.subjectId)]));
@@ -259,6 +325,23 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
   const originalSeg = new Map(test.map((s) => [s.subjectId, segment(s, s.image)]));
   const truthSeg = labelled && truthMap ? new Map(test.map((s) => [s.subjectId, mergeFluid((s.labels as Volume).data, mask(s), truthMap)])) : undefined;
   const testSites = test.map((s) => s.site);
+  let learned: TrainedAnatomySegmenter | undefined;
+  if (learnedOptions && truthMap) {
+    const refTrain = train.filter((s) => s.site === reference);
+    const total = learnedOptions.steps ?? 400;
+    const every = Math.max(1, Math.round(total / 10));
+    log(`learned anatomy: training a 2-D U-Net on ${reference}'s ${refTrain.length} training subjects (${total} steps)`);
+    learned = await trainAnatomySegmenter(
+      refTrain.map((s) => ({ id: s.subjectId, image: voidAtZero(s.image, mask(s)), truth: mergeFluid((s.labels as Volume).data, mask(s), truthMap) })),
+      {
+        ...learnedOptions,
+        onStep: (r) => {
+          learnedOptions.onStep?.(r);
+          if (r.step % every === 0 || r.step === r.totalSteps) log(`learned anatomy: step ${r.step}/${r.totalSteps}, loss ${r.loss.toFixed(3)} (${r.secondsPerStep.toFixed(2)} s/step)`);
+        },
+      },
+    );
+  }
   const regionMeans = (s: ExperimentSubject, image: Volume): number[] => {
     const f = regionFeatures(image, s.labels as Volume, regions, s.subjectId);
     return Object.values(regions).map((r) => f[`${r}_mean`]);
@@ -339,6 +422,15 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
         testSites,
       );
     }
+    if (learned && truthSeg) {
+      const net = learned.segmenter;
+      row.learnedDiceVsTruth = summarise(
+        test.map((s, i) => learnedDiceVsTruth(net, voidAtZero(images[i], mask(s)), mask(s), truthSeg.get(s.subjectId) as Uint8Array)),
+        LEARNED_CLASS_NAMES,
+        sites,
+        testSites,
+      );
+    }
     if (labelled && thresholdSeg && classOf) {
       const perSubject = test.map((s, i) =>
         classDice(applyThresholdSegmenter(thresholdSeg as ThresholdSegmenter, images[i].data, mask(s)), truthClasses((s.labels as Volume).data, mask(s), classOf), classNames.length),
@@ -348,62 +440,67 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
     return row;
   };
 
-  log('measuring the original images');
-  rows.push(measureImages('original', test.map((s) => s.image), 0, 0));
+  try {
+    log('measuring the original images');
+    rows.push(measureImages('original', test.map((s) => s.image), 0, 0));
 
-  const siteVolumes: SiteVolumes = Object.fromEntries(
-    sites.map((site) => [site, train.filter((s) => s.site === site).map((s) => ({ volume: s.image, mask: mask(s), name: s.subjectId }))]),
-  );
-  for (const method of methods) {
-    if (method === 'combat') continue;
-    log(`${method}: fitting on ${train.length} training subjects`);
-    const t0 = performance.now();
-    const model = await fitHarmonizer({
-      method: method as IntensityMethod,
-      sites: siteVolumes,
-      reference,
-      ...(method === 'cyclegan'
-        ? (() => {
-            if (!options.cyclegan) throw new VoxshiftError('INVALID_ARGUMENT', "method 'cyclegan' needs options.cyclegan (workDir, training settings)", { param: 'cyclegan' });
-            const { workDir, ...rest } = options.cyclegan;
-            return { cyclegan: { ...rest, modelPath: `${workDir}/cyclegan.json` } };
-          })()
-        : {}),
-    });
-    const fitSeconds = (performance.now() - t0) / 1000;
-    const h = openHarmonizer(model, options.cyclegan ? { baseDir: options.cyclegan.workDir } : {});
-    try {
-      const t1 = performance.now();
-      const out: Volume[] = [];
-      for (const s of test) out.push(await h.apply(s.image, { site: s.site, mask: mask(s) }));
-      const applySeconds = (performance.now() - t1) / 1000;
-      log(`${method}: fitted in ${fitSeconds.toFixed(1)} s, applied to ${test.length} subjects in ${applySeconds.toFixed(1)} s; measuring`);
-      rows.push(measureImages(method, out, fitSeconds, applySeconds));
-    } finally {
-      h.dispose();
-    }
-  }
-
-  if (methods.includes('combat')) {
-    if (!labelled) {
-      rows.push({ method: 'combat', level: 'features', fitSeconds: 0, applySeconds: 0, accuracy: {}, error: 'ComBat needs label maps for its region feature table' });
-    } else {
-      log('combat: region feature table of the original images');
-      const table = (list: readonly ExperimentSubject[]): FeatureTable => {
-        const rowsF = list.map((s) => regionFeatures(s.image, s.labels as Volume, regions, s.subjectId));
-        const features = Object.keys(rowsF[0]);
-        return { subjects: list.map((s) => s.subjectId), sites: list.map((s) => s.site), features, values: rowsF.map((r) => features.map((f) => r[f])), covariates: {} };
-      };
+    const siteVolumes: SiteVolumes = Object.fromEntries(
+      sites.map((site) => [site, train.filter((s) => s.site === site).map((s) => ({ volume: s.image, mask: mask(s), name: s.subjectId }))]),
+    );
+    for (const method of methods) {
+      if (method === 'combat') continue;
+      log(`${method}: fitting on ${train.length} training subjects`);
       const t0 = performance.now();
-      const fit = fitCombat(table(train));
+      const model = await fitHarmonizer({
+        method: parseReportMethod(method).method as IntensityMethod,
+        ...(parseReportMethod(method).biasCorrection ? { biasCorrection: true } : {}),
+        sites: siteVolumes,
+        reference,
+        ...(method === 'cyclegan'
+          ? (() => {
+              if (!options.cyclegan) throw new VoxshiftError('INVALID_ARGUMENT', "method 'cyclegan' needs options.cyclegan (workDir, training settings)", { param: 'cyclegan' });
+              const { workDir, ...rest } = options.cyclegan;
+              return { cyclegan: { ...rest, modelPath: `${workDir}/cyclegan.json` } };
+            })()
+          : {}),
+      });
       const fitSeconds = (performance.now() - t0) / 1000;
-      const t1 = performance.now();
-      const adjusted = applyCombat(fit.model, table(test));
-      const applySeconds = (performance.now() - t1) / 1000;
-      const meanCols = Object.values(regions).map((r) => adjusted.features.indexOf(`${r}_mean`));
-      const tissue = classify(adjusted.values.map((v) => meanCols.map((c) => v[c])), testSites, options.classifier);
-      rows.push({ method: 'combat', level: 'features', fitSeconds, applySeconds, accuracy: { tissue }, tissueAccuracy: tissue });
+      const h = openHarmonizer(model, options.cyclegan ? { baseDir: options.cyclegan.workDir } : {});
+      try {
+        const t1 = performance.now();
+        const out: Volume[] = [];
+        for (const s of test) out.push(await h.apply(s.image, { site: s.site, mask: mask(s) }));
+        const applySeconds = (performance.now() - t1) / 1000;
+        log(`${method}: fitted in ${fitSeconds.toFixed(1)} s, applied to ${test.length} subjects in ${applySeconds.toFixed(1)} s; measuring`);
+        rows.push(measureImages(method, out, fitSeconds, applySeconds));
+      } finally {
+        h.dispose();
+      }
     }
+
+    if (methods.includes('combat')) {
+      if (!labelled) {
+        rows.push({ method: 'combat', level: 'features', fitSeconds: 0, applySeconds: 0, accuracy: {}, error: 'ComBat needs label maps for its region feature table' });
+      } else {
+        log('combat: region feature table of the original images');
+        const table = (list: readonly ExperimentSubject[]): FeatureTable => {
+          const rowsF = list.map((s) => regionFeatures(s.image, s.labels as Volume, regions, s.subjectId));
+          const features = Object.keys(rowsF[0]);
+          return { subjects: list.map((s) => s.subjectId), sites: list.map((s) => s.site), features, values: rowsF.map((r) => features.map((f) => r[f])), covariates: {} };
+        };
+        const t0 = performance.now();
+        const fit = fitCombat(table(train));
+        const fitSeconds = (performance.now() - t0) / 1000;
+        const t1 = performance.now();
+        const adjusted = applyCombat(fit.model, table(test));
+        const applySeconds = (performance.now() - t1) / 1000;
+        const meanCols = Object.values(regions).map((r) => adjusted.features.indexOf(`${r}_mean`));
+        const tissue = classify(adjusted.values.map((v) => meanCols.map((c) => v[c])), testSites, options.classifier);
+        rows.push({ method: 'combat', level: 'features', fitSeconds, applySeconds, accuracy: { tissue }, tissueAccuracy: tissue });
+      }
+    }
+  } finally {
+    learned?.segmenter.dispose();
   }
 
   return {
@@ -411,6 +508,7 @@ export async function harmonizationReport(options: ReportOptions): Promise<Harmo
     sites,
     subjects: { train: count(train), test: count(test) },
     chance: 1 / sites.length,
+    ...(learned ? { learnedSegmenter: learned.summary } : {}),
     ...(thresholdSeg ? { segmenter: { thresholds: thresholdSeg.thresholds, classes: thresholdSeg.names, trainingAccuracy: thresholdSeg.trainingAccuracy } } : {}),
     rows,
     histogramPng: histogramPlotPng(panels).png,
@@ -439,6 +537,7 @@ export function formatReport(r: HarmonizationReport): string {
     return [fmt(head), fmt(head.map((_, k) => '-'.repeat(widths[k]))), ...lines.map(fmt)];
   };
   const families = ACCURACY_FAMILIES.filter((f) => r.rows.some((row) => row.accuracy[f] !== undefined));
+  const learnedColumns = r.rows.some((row) => row.learnedDiceVsTruth !== undefined);
   const out = [
     `sites ${r.sites.join(', ')} (reference ${r.reference}); train ${JSON.stringify(r.subjects.train)}, held out ${JSON.stringify(r.subjects.test)}; chance ${(100 * r.chance).toFixed(0)}%`,
     '',
@@ -447,13 +546,14 @@ export function formatReport(r: HarmonizationReport): string {
     '',
     'distributions and anatomy (Dice: validation mr-segmenter, classes dark/fat/soft; findings: validation consistency check vs original; ref-seg: threshold segmenter learned on the reference site)',
     ...table(
-      ['method', 'W1/σ ref', 'Dice vs orig', 'Dice vs truth', 'min site', 'findings', 'ref-seg Dice', 'fit s', 'apply s'],
+      ['method', 'W1/σ ref', 'Dice vs orig', 'Dice vs truth', 'min site', ...(learnedColumns ? ['U-Net vs truth', 'min site'] : []), 'findings', 'ref-seg Dice', 'fit s', 'apply s'],
       r.rows.map((row) => [
         name(row),
         row.wasserstein ? row.wasserstein.relative.toFixed(3) : '—',
         f3(row.diceVsOriginal?.mean),
         f3(row.diceVsTruth?.mean),
         row.diceVsTruth ? f3(Math.min(...Object.values(row.diceVsTruth.perSite))) : '—',
+        ...(learnedColumns ? [f3(row.learnedDiceVsTruth?.mean), row.learnedDiceVsTruth ? f3(Math.min(...Object.values(row.learnedDiceVsTruth.perSite))) : '—'] : []),
         row.consistency ? `${row.consistency.findings} (${row.consistency.subjectsWithFindings} subj)` : '—',
         f3(row.referenceSegmenterDice?.mean),
         row.fitSeconds.toFixed(1),
@@ -462,6 +562,12 @@ export function formatReport(r: HarmonizationReport): string {
     ),
   ];
   for (const row of r.rows) if (row.error) out.push(`${row.method}: ${row.error}`);
+  if (r.learnedSegmenter) {
+    const l = r.learnedSegmenter;
+    out.push(
+      `U-Net vs truth: Dice (dark, fat, soft) against the ground truth of a 2-D U-Net trained on ${r.reference}'s ${l.subjects.length} training subjects (${l.steps} steps, seed ${l.seed}, ${l.patchSize}² patches, batch ${l.batchSize}, ${l.filters} filters, depth ${l.depth}; loss ${l.firstLoss.toFixed(3)} → ${l.lastLoss.toFixed(3)}, ${l.seconds.toFixed(0)} s), applied unchanged to every method's held-out images`,
+    );
+  }
   if (r.segmenter) {
     out.push(
       `ref-seg Dice: mean over (${r.segmenter.classes.join(', ')}) of a threshold segmenter learned on ${r.reference}'s training subjects (thresholds ${r.segmenter.thresholds.map((t) => t.toFixed(1)).join(', ')}); it measures intensity standardisation, not anatomy`,

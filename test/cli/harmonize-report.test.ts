@@ -33,7 +33,7 @@ const truth = '1=dark,2=fat,3=soft,4=soft,5=soft,6=fluid,7=dark,8=soft,9=fluid';
 describe('voxshift harmonize report on folders with --labels', () => {
   it('measures tissue features and Dice against the labels', async () => {
     const out = join(tmp, 'report');
-    const r = await run(['harmonize', 'report', ...siteArgs, ...labelArgs, '--truth-classes', truth, '--reference', 'siteA', '--train', '1', '--methods', 'zscore', '--out', out]);
+    const r = await run(['harmonize', 'report', ...siteArgs, ...labelArgs, '--truth-classes', truth, '--reference', 'siteA', '--train', '1', '--methods', 'zscore', '--learned-anatomy-steps', '2', '--backend', 'wasm', '--threads', '1', '--out', out]);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
@@ -45,6 +45,9 @@ describe('voxshift harmonize report on folders with --labels', () => {
     expect(Object.keys(original.diceVsTruth.perClass)).toEqual(['dark', 'fat', 'soft']);
     expect(original.diceVsTruth.mean).toBeGreaterThan(0.5);
     expect(zscore.diceVsOriginal.mean).toBeGreaterThan(0.999);
+    // --labels with --truth-classes: the reference-site U-Net is trained on siteA's one training subject
+    expect(json.learnedSegmenter).toMatchObject({ steps: 2, subjects: ['siteA-0'] });
+    expect(Object.keys(original.learnedDiceVsTruth.perClass)).toEqual(['dark', 'fat', 'soft']);
     // no threshold segmenter for arbitrary labels
     expect(original.referenceSegmenterDice).toBeUndefined();
     expect(r.out).toMatch(/site-classifier accuracy by feature family/);

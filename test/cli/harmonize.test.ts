@@ -137,15 +137,36 @@ describe('voxshift harmonize fit / apply (combat on CSV)', () => {
 describe('voxshift harmonize report', () => {
   it('runs on the built-in phantom sites and writes the table, JSON and histogram PNG', async () => {
     const out = join(tmp, 'report');
-    const r = await run(['harmonize', 'report', '--phantom-sites', '--subjects', '4', '--train', '2', '--shape', '32,32,24', '--methods', 'zscore,nyul,combat', '--out', out]);
+    const r = await run(['harmonize', 'report', '--phantom-sites', '--subjects', '4', '--train', '2', '--shape', '32,32,24', '--methods', 'zscore,nyul+n4,combat', '--learned-anatomy-steps', '3', '--backend', 'wasm', '--threads', '1', '--out', out]);
     expect(r.err).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    for (const name of ['original', 'zscore', 'nyul', 'combat (features)']) expect(r.out).toMatch(new RegExp(`\\n${name.replace(/[()]/g, '\\$&')}\\s`));
+    for (const name of ['original', 'zscore', 'nyul+n4', 'combat (features)']) expect(r.out).toMatch(new RegExp(`\\n${name.replace(/[()+]/g, '\\$&')}\\s`));
     for (const f of ['report.json', 'report.txt', 'histograms.png']) expect(existsSync(join(out, f))).toBe(true);
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-    expect(json.rows.map((x: { method: string }) => x.method)).toEqual(['original', 'zscore', 'nyul', 'combat']);
+    expect(json.rows.map((x: { method: string }) => x.method)).toEqual(['original', 'zscore', 'nyul+n4', 'combat']);
+    // The reference-site U-Net column: trained for the 3 steps asked, Dice for every site.
+    expect(r.out).toMatch(/U-Net vs truth/);
+    expect(json.learnedSegmenter).toMatchObject({ steps: 3, subjects: ['siteA-0', 'siteA-1'] });
+    expect(Object.keys(json.rows[1].learnedDiceVsTruth.perSite)).toEqual(['siteA', 'siteB', 'siteC']);
     const bad = await run(['harmonize', 'report', '--phantom-sites', '--subjects', '4', '--train', '3', '--out', out]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--train must leave at least 2 held-out subjects per site/);
+  });
+});
+
+describe('voxshift harmonize fit --bias-correct', () => {
+  it('records the bias-correction step in the model (version 2) and applies it; refuses it for cyclegan', async () => {
+    const model = join(tmp, 'histmatch-n4.json');
+    const fit = await run(['harmonize', 'fit', '--method', 'histmatch', '--bias-correct', '--site', `siteA=${join(tmp, 'siteA')}`, '--reference', 'siteA', '--out', model]);
+    expect(fit.code).toBe(0);
+    expect(fit.out).toMatch(/fitted histmatch with bias-field correction/);
+    const m = await loadHarmonizerModel(model);
+    expect(m).toMatchObject({ version: 2, method: 'histmatch', biasCorrection: { degree: 2 } });
+    const output = join(tmp, 'siteB-2-n4.nii.gz');
+    expect((await run(['harmonize', 'apply', '--model', model, join(tmp, 'held-out', 'siteB-2.nii.gz'), output])).code).toBe(0);
+    expect((await readVolume(output)).data).toEqual((await applyHarmonizer(m, await readVolume(join(tmp, 'held-out', 'siteB-2.nii.gz')))).data);
+    const bad = await run(['harmonize', 'fit', '--method', 'cyclegan', '--bias-correct', '--site', `siteA=${join(tmp, 'siteA')}`, '--reference', 'siteA', '--out', join(tmp, 'c.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--bias-correct is a pre-step of zscore, whitestripe, nyul and histmatch/);
   });
 });

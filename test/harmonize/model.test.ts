@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HARMONIZER_MODEL_VERSION, loadHarmonizerModel, modelDigest, saveHarmonizerModel, validateHarmonizerModel, type NyulModel } from '../../harmonize/model.ts';
+import { HARMONIZER_MAX_VERSION, loadHarmonizerModel, modelDigest, saveHarmonizerModel, validateHarmonizerModel, type NyulModel } from '../../harmonize/model.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vx-hmodel-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -53,7 +53,7 @@ describe('harmonizer model files', () => {
   });
 
   it('refuses models from a newer voxshift, broken JSON and missing files', async () => {
-    const newer = await loadError(JSON.stringify({ ...NYUL, version: HARMONIZER_MODEL_VERSION + 1 }));
+    const newer = await loadError(JSON.stringify({ ...NYUL, version: HARMONIZER_MAX_VERSION + 1 }));
     expect(newer.shortCode).toBe('INCOMPATIBLE_CHECKPOINT');
     expect(newer.message).toMatch(/newer than this voxshift reads/);
     const broken = await loadError('{"format": ');

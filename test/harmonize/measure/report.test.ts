@@ -17,7 +17,7 @@ const subjects: ExperimentSubject[] = phantomSiteCohort({ subjects: 4, seed: 21,
 
 describe('harmonizationReport', () => {
   it('measures every method side by side on the held-out subjects', async () => {
-    const r = await harmonizationReport({ subjects, reference: 'siteA', methods: ['zscore', 'histmatch', 'combat'], classifier: { repeats: 2 } });
+    const r = await harmonizationReport({ subjects, reference: 'siteA', methods: ['zscore', 'histmatch', 'combat'], classifier: { repeats: 2 }, learnedAnatomy: false });
     expect(r.sites).toEqual(['siteA', 'siteB', 'siteC']);
     expect(r.subjects).toEqual({ train: { siteA: 2, siteB: 2, siteC: 2 }, test: { siteA: 2, siteB: 2, siteC: 2 } });
     expect(r.chance).toBeCloseTo(1 / 3, 12);
@@ -71,6 +71,6 @@ describe('harmonizationReport', () => {
     const few = subjects.map((s) => ({ ...s, role: s.subjectId.endsWith('-3') ? ('test' as const) : ('train' as const) }));
     await expect(harmonizationReport({ subjects: few, reference: 'siteA', methods: ['zscore'] })).rejects.toThrow(/at least 2 held-out subjects/);
     await expect(harmonizationReport({ subjects, reference: 'siteZ' })).rejects.toThrow(/reference site siteZ has no subjects/);
-    await expect(harmonizationReport({ subjects, reference: 'siteA', methods: ['cyclegan'] })).rejects.toThrow(/needs options\.cyclegan/);
+    await expect(harmonizationReport({ subjects, reference: 'siteA', methods: ['cyclegan'], learnedAnatomy: false })).rejects.toThrow(/needs options\.cyclegan/);
   });
 });
