@@ -80,7 +80,12 @@ export function filterGradForm(g: ConvGeometry): 'im2col' | 'narrow-x' | 'narrow
   return 'im2col';
 }
 
-export function buildConvGraph(op: ConvOp, g: ConvGeometry): Uint8Array {
+/**
+ * `narrowInput`: a forward convolution with few input channels, or a stride-1 input gradient with few
+ * output channels, as shifted views of that narrow operand (x, or dy) and one Gemm per depth tap that
+ * adds into the previous one — no im2col of the wide side (see narrowInputConv).
+ */
+export function buildConvGraph(op: ConvOp, g: ConvGeometry, narrowInput = false): Uint8Array {
   const shapes = graphShapes(op, g);
   const nodes: Node[] = [];
   const inits: Tensor[] = [];
@@ -96,7 +101,9 @@ export function buildConvGraph(op: ConvOp, g: ConvGeometry): Uint8Array {
     ints('dilations', g.dilations),
     ints('pads', [...g.padBegin, ...g.padEnd]),
   ];
-  if (op === 'forward' || op === 'backprop-input') {
+  if (narrowInput && op !== 'backprop-filter') {
+    narrowInputConv(g, op === 'forward', nodes, inits);
+  } else if (op === 'forward' || op === 'backprop-input') {
     transpose('a', 'a_cf', toFirst);
     transpose('b', 'w_oi', filterToOi);
     const attrs = op === 'forward' ? convAttrs : [...convAttrs, ints('output_padding', outputPadding(g) ?? g.inSize.map(() => 0))];
@@ -214,6 +221,68 @@ function narrowFilterGradient(g: ConvGeometry, narrowX: boolean, nodes: Node[], 
   }
   inits.push(int64('w_shape', [...g.kernel, g.inChannels, g.outChannels]));
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['dw', 'w_shape'], output: ['y'] }));
+}
+
+/**
+ * y[p, co] = Σ_t Σ_ci x[p·s + t − pb, ci]·W[t, ci, co] (forward, x narrow) or
+ * dx[q, ci] = Σ_t Σ_co dy[q + pb − t, co]·W[t, ci, co] (stride-1 input gradient, dy narrow): rows
+ * (planeTap, c_narrow) of the narrow operand's shifted views, [rows, positions], then per depth tap
+ * Gemm(viewsᵀ, W_t) + the previous depth tap's sum, channels-last out.
+ */
+function narrowInputConv(g: ConvGeometry, forward: boolean, nodes: Node[], inits: Tensor[]): void {
+  const d = g.dims;
+  const cn = forward ? g.inChannels : g.outChannels;
+  const cw = forward ? g.outChannels : g.inChannels;
+  const span = forward ? g.outSize : g.inSize;
+  const positions = g.batch * prod(span);
+  const taps = prod(g.kernel);
+  const planeTaps = d === 3 ? g.kernel[1] * g.kernel[2] : g.kernel[0] * g.kernel[1];
+  const depthTaps = d === 3 ? g.kernel[0] : 1;
+  nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: ['a'], output: ['n_cf'], attribute: [ints('perm', [d + 1, ...range(0, d + 1)])] }));
+  // Same views as the filter gradient's narrow-x (x) and narrow-dy (dy) forms.
+  const lo = forward ? g.padBegin : g.kernel.map((k, i) => Math.max(0, k - 1 - g.padBegin[i]));
+  const hi = forward
+    ? g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]))
+    : g.inSize.map((n, i) => Math.max(0, g.padBegin[i] + n - g.outSize[i]));
+  inits.push(int64('pads', [0, 0, ...lo, 0, 0, ...hi]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['n_cf', 'pads'], output: ['n_pad'] }));
+  inits.push(int64('axes', range(2, d + 2)), int64('steps', forward ? g.strides : span.map(() => 1)), int64('rows_view', [cn, positions]));
+  // W as [depthTap, planeTap·c_narrow, c_wide]: the forward's own layout, or (t, co, ci) for dy.
+  if (forward) {
+    inits.push(int64('w_rows', [depthTaps, planeTaps * cn, cw]));
+    nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['b', 'w_rows'], output: ['w_t'] }));
+  } else {
+    inits.push(int64('w_tio', [taps, g.inChannels, g.outChannels]), int64('w_rows', [depthTaps, planeTaps * cn, cw]));
+    nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['b', 'w_tio'], output: ['w_tio3'] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: ['w_tio3'], output: ['w_toi'], attribute: [ints('perm', [0, 2, 1])] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['w_toi', 'w_rows'], output: ['w_t'] }));
+  }
+  inits.push(int64('zero', [0]), int64('w_2d', [planeTaps * cn, cw]));
+  let sum = '';
+  for (let t = 0; t < depthTaps; t++) {
+    const views: string[] = [];
+    for (let p = 0; p < planeTaps; p++) {
+      const tap = d === 3 ? [t, Math.floor(p / g.kernel[2]), p % g.kernel[2]] : [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
+      const start = forward ? tap : tap.map((k, i) => g.padBegin[i] - k + lo[i]);
+      const end = forward ? start.map((s0, i) => s0 + (g.outSize[i] - 1) * g.strides[i] + 1) : start.map((s0, i) => s0 + span[i]);
+      const name = `v${t}_${p}`;
+      inits.push(int64(`${name}_s`, start), int64(`${name}_e`, end));
+      nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['n_pad', `${name}_s`, `${name}_e`, 'axes', 'steps'], output: [`${name}_nd`] }));
+      nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`${name}_nd`, 'rows_view'], output: [name] }));
+      views.push(name);
+    }
+    const cols = `cols${t}`;
+    if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [cols] }));
+    else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [cols], attribute: [int('axis', 0)] }));
+    inits.push(int64(`wt${t}_s`, [t]), int64(`wt${t}_e`, [t + 1]));
+    nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['w_t', `wt${t}_s`, `wt${t}_e`, 'zero'], output: [`w${t}_3d`] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`w${t}_3d`, 'w_2d'], output: [`w${t}`] }));
+    const out = `acc${t}`;
+    nodes.push(onnx.NodeProto.create({ opType: 'Gemm', input: t === 0 ? [cols, `w${t}`] : [cols, `w${t}`, sum], output: [out], attribute: [int('transA', 1)] }));
+    sum = out;
+  }
+  inits.push(int64('y_shape', [g.batch, ...span, cw]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [sum, 'y_shape'], output: ['y'] }));
 }
 
 function range(from: number, to: number): number[] {

@@ -13,7 +13,7 @@ import { backend_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 import { allocF32, f32Offset, heapF32 } from '../kernels/conv2d-util.ts';
-import { buildConvGraph, filterGradForm, geometryKey, graphShapes, outputPadding, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+import { buildConvGraph, filterGradForm, NARROW_CHANNELS, geometryKey, graphShapes, outputPadding, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
 import { blockSizeProbeGraph, buildNchwcConvGraph, nchwcApplies } from './nchwc-graphs.ts';
 import { loadOrtSync, type OrtNativeSession, type OrtSessionOptions, type OrtTensor } from './ort-binding.ts';
 
@@ -191,6 +191,7 @@ export function convRoute(op: ConvOp, g: ConvGeometry): ConvRoute {
 
 /** Whether onnxruntime's generic (im2col/GEMM) graphs take `op` on `g` (see nativeConv). */
 function genericRoute(op: ConvOp, g: ConvGeometry): boolean {
+  if (narrowInput(op, g)) return narrowInputScratchBytes(op, g) <= MAX_NARROW_SCRATCH_BYTES;
   if (op !== 'forward' && g.dilations.some((d) => d !== 1)) return false;
   // onnxruntime's 3-D ConvTranspose scatters through a generic N-d col2im, 5–10× slower than the wasm
   // kernel, whose per-depth-tap 2-D convolutions come back here as forward convolutions anyway.
@@ -204,6 +205,24 @@ function genericRoute(op: ConvOp, g: ConvGeometry): boolean {
   // onnxruntime builds the whole column matrix at once (5.8 GB for a 7³ 16→1 convolution at 64³);
   // XNNPACK's indirect convolution needs none.
   return scratchBytes(op, g) <= (narrow ? MAX_NARROW_SCRATCH_BYTES : MAX_SCRATCH_BYTES);
+}
+
+/**
+ * 3-D convolutions whose narrow operand's shifted views replace the im2col (conv-graphs.ts
+ * narrowInputConv): a forward one with few input channels whose im2col is over the limit (a
+ * generator's 7³ first layer at 64³, 360 MB of columns), and a stride-1 input gradient with few output
+ * channels (its output layer), which the wasm kernel computed with a slab-by-slab scatter.
+ */
+function narrowInput(op: ConvOp, g: ConvGeometry): boolean {
+  if (g.dims !== 3 || g.dilations.some((d) => d !== 1)) return false;
+  if (op === 'forward') return g.inChannels < NARROW_CHANNELS && scratchBytes(op, g) > MAX_SCRATCH_BYTES;
+  return op === 'backprop-input' && g.outChannels < NARROW_CHANNELS && g.strides.every((s) => s === 1);
+}
+
+function narrowInputScratchBytes(op: ConvOp, g: ConvGeometry): number {
+  const planeTaps = g.kernel.slice(1).reduce((a, b) => a * b, 1);
+  const positions = g.batch * (op === 'forward' ? g.outSize : g.inSize).reduce((a, b) => a * b, 1);
+  return 2 * 4 * planeTaps * positions * (op === 'forward' ? g.inChannels : g.outChannels);
 }
 
 /** The largest column matrix a graph of this geometry builds, in bytes (onnxruntime's im2col / ours). */
@@ -233,7 +252,7 @@ function session(op: ConvOp, g: ConvGeometry, shapes: ReturnType<typeof graphSha
   }
   const { ort } = loadOrtSync();
   if (ort === undefined) throw new VoxshiftError('BACKEND_UNAVAILABLE', 'onnxruntime-node is not loaded');
-  const bytes = blocked ? buildNchwcConvGraph(op, g, state.nchwcBlock) : buildConvGraph(op, g);
+  const bytes = blocked ? buildNchwcConvGraph(op, g, state.nchwcBlock) : buildConvGraph(op, g, narrowInput(op, g));
   const native = ort.newSession();
   native.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions());
   const make = (shape: number[]): OrtTensor => ort.tensor(new Float32Array(util.sizeFromShape(shape)), shape);

@@ -142,13 +142,16 @@ describe("Conv3D and its gradients on onnxruntime's CPU kernels (convEngine 'onn
     for (let k = 0; k < 3; k++) expect(relError(ours[k], ref[k]), `${['y', 'dx', 'dw'][k]} for ${name(c)}`).toBeLessThan(1e-4);
   });
 
-  it("runs a 64³ generator's first and last layers' filter gradients on onnxruntime, shifting their narrow side", () => {
+  it("runs a 64³ generator's first and last layers' filter gradients, first forward and last input gradient on onnxruntime, shifting their narrow side", () => {
     const geo = (x: S5, w: S5, strides: number, pad: Pad) => geometry3d(tf.backend_util.computeConv3DInfo(x, w, strides, 1, pad));
     const first = geo([1, 70, 70, 70, 1], [7, 7, 7, 1, 16], 1, 'valid');
     const last = geo([1, 70, 70, 70, 16], [7, 7, 7, 16, 1], 1, 'valid');
     const patchFirst = geo([1, 66, 66, 66, 1], [4, 4, 4, 1, 64], 2, 'valid');
     expect([filterGradForm(first), filterGradForm(last), filterGradForm(patchFirst)]).toEqual(['narrow-x', 'narrow-dy', 'narrow-x']);
     for (const g of [first, last, patchFirst]) expect(convRoute('backprop-filter', g)).toBe('onnxruntime');
+    // the first layer's forward (360 MB of im2col) and the last layer's input gradient from their narrow operand
+    expect(convRoute('forward', first)).toBe('onnxruntime');
+    expect(convRoute('backprop-input', last)).toBe('onnxruntime');
     // wide layers keep the im2col form; few output channels with stride 2 stay on the wasm kernels
     expect(filterGradForm(geo([1, 18, 18, 18, 64], [3, 3, 3, 64, 64], 1, 'valid'))).toBe('im2col');
     expect(convRoute('backprop-filter', geo([1, 9, 9, 9, 16], [4, 4, 4, 16, 1], 2, 'valid'))).toBe('wasm');

@@ -1,0 +1,87 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../../models3d/engine/backend.ts';
+import { buildConvGraph, filterGradForm, graphShapes, type ConvGeometry, type ConvOp } from '../../../../models3d/engine/native-conv/conv-graphs.ts';
+import { geometry3d } from '../../../../models3d/engine/native-conv/native-conv.ts';
+import { loadOrtSync } from '../../../../models3d/engine/native-conv/ort-binding.ts';
+import { randomValues, relError } from '../conv3d-helpers.ts';
+
+type S5 = [number, number, number, number, number];
+type Pad = 'same' | 'valid';
+
+interface Case {
+  x: S5;
+  w: S5;
+  strides: number;
+  pad: Pad;
+}
+
+function geometry(c: Case): ConvGeometry {
+  return geometry3d(tf.backend_util.computeConv3DInfo(c.x, c.w, c.strides, 1, c.pad));
+}
+
+/** Runs one graph on onnxruntime directly (no routing rule in between). */
+function runGraph(op: ConvOp, g: ConvGeometry, narrowInput: boolean, a: Float32Array, b: Float32Array): Float32Array {
+  const { ort } = loadOrtSync();
+  if (ort === undefined) throw new Error('onnxruntime-node is not loaded');
+  const shapes = graphShapes(op, g);
+  const bytes = buildConvGraph(op, g, narrowInput);
+  const session = ort.newSession();
+  try {
+    session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      enableCpuMemArena: true,
+    });
+    const y = ort.tensor(new Float32Array(tf.util.sizeFromShape(shapes.y)), shapes.y);
+    session.run({ a: ort.tensor(a, shapes.a), b: ort.tensor(b, shapes.b) }, { y }, {});
+    return y.data;
+  } finally {
+    session.dispose();
+  }
+}
+
+/** Forward value, input gradient and filter gradient of Σ conv3d(x, w)·g on the pure-JS backend. */
+function reference(c: Case, x: Float32Array, w: Float32Array, g: Float32Array): Float32Array[] {
+  return tf.tidy(() => {
+    const xt = tf.tensor(x, c.x) as tf.Tensor5D;
+    const wt = tf.tensor(w, c.w) as tf.Tensor5D;
+    const y = tf.conv3d(xt, wt, c.strides, c.pad);
+    const gt = tf.tensor(g, y.shape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.strides, c.pad), gt)))([xt, wt]);
+    return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+// Few input channels (forward, filter gradient narrow-x) or few output channels (input gradient,
+// filter gradient narrow-dy); strides, 'same' and 'valid' padding, batch 2.
+const cases: Case[] = [
+  { x: [2, 9, 8, 7, 1], w: [7, 7, 7, 1, 5], strides: 1, pad: 'same' },
+  { x: [1, 10, 9, 11, 2], w: [4, 4, 4, 2, 6], strides: 2, pad: 'same' },
+  { x: [2, 8, 9, 7, 3], w: [3, 3, 3, 3, 4], strides: 2, pad: 'valid' },
+  { x: [2, 9, 8, 10, 9], w: [7, 7, 7, 9, 1], strides: 1, pad: 'valid' },
+  { x: [1, 7, 8, 6, 12], w: [3, 4, 3, 12, 2], strides: 1, pad: 'same' },
+  // even kernel, 'same': one more row of padding after than before
+  { x: [2, 6, 7, 8, 4], w: [4, 2, 4, 4, 3], strides: 1, pad: 'same' },
+];
+
+describe('narrow convolution graphs on onnxruntime against the pure-JS backend', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it.each(cases)('forward and input gradient from the narrow operand\'s views, and the filter gradient: x %j', (c) => {
+    const g = geometry(c);
+    const seed = c.x.reduce((a, b) => a * 13 + b, 5);
+    const x = randomValues(tf.util.sizeFromShape(c.x), seed);
+    const w = randomValues(tf.util.sizeFromShape(c.w), seed + 1);
+    const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, seed + 2);
+    const [yRef, dxRef, dwRef] = reference(c, x, w, dy);
+    if (g.inChannels < 8) expect(relError(runGraph('forward', g, true, x, w), yRef), 'forward').toBeLessThan(1e-4);
+    if (g.outChannels < 8 && c.strides === 1) expect(relError(runGraph('backprop-input', g, true, dy, w), dxRef), 'input gradient').toBeLessThan(1e-4);
+    expect(filterGradForm(g)).not.toBe('im2col');
+    expect(relError(runGraph('backprop-filter', g, false, x, dy), dwRef), `filter gradient (${filterGradForm(g)})`).toBeLessThan(1e-4);
+  });
+});
