@@ -4,6 +4,9 @@
  * speed for wide layers. There, B×B blocks of output pixels become B²·CO output channels of one
  * stride-B convolution with a (fh+B−1)×(fw+B−1) filter (built once per filter and cached):
  *   Yb[i, j, (a·B+b)·CO + o] = y[B·i+a, B·j+b, o],   W_B[r', c', i, (a·B+b)·CO + o] = W[r'−a, c'−b, i, o].
+ * With onnxruntime's blocked-channel kernels (native-conv), B is chosen so that B²·CO fills one channel
+ * block and the blocked convolution runs there (a 3-D output layer's per-depth-tap 7×7 16→1
+ * convolutions: ~2× the multiply-adds at several times XNNPACK's speed).
  */
 import {
   backend_util,
@@ -17,7 +20,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { cachedTransform } from './conv2d-filter-cache.ts';
 import { allocF32, f32Offset, heapF32, release } from './conv2d-util.ts';
 import { stockWasmKernel } from './util-stock-kernels.ts';
-import { geometry2d, nativeConv } from '../native-conv/native-conv.ts';
+import { convEngineInfo, geometry2d, nativeConv } from '../native-conv/native-conv.ts';
 
 /** XNNPACK's GEMM costs about the same for 1 … 8 output channels. */
 const GEMM_TILE = 8;
@@ -41,6 +44,22 @@ export function outputBlockSize(info: backend_util.Conv2DInfo): number {
   return best;
 }
 
+/** Most multiply-adds the onnxruntime blocked form may add: (fh+B−1)(fw+B−1)/(fh·fw). */
+const MAX_NATIVE_BLOCK_OVERHEAD = 2.1;
+
+/**
+ * Output block size B whose B²·CO output channels are exactly one of onnxruntime's channel blocks
+ * (0: none, or too many extra multiply-adds — small filters).
+ */
+export function nativeOutputBlockSize(info: backend_util.Conv2DInfo, channelBlock: number): number {
+  if (channelBlock === 0 || info.dataFormat !== 'channelsLast' || info.strideHeight !== 1 || info.strideWidth !== 1) return 0;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.outChannels > 2 || info.inChannels % channelBlock !== 0) return 0;
+  const b = Math.round(Math.sqrt(channelBlock / info.outChannels));
+  if (b * b * info.outChannels !== channelBlock || info.outHeight < b || info.outWidth < b) return 0;
+  const { filterHeight: fh, filterWidth: fw } = info;
+  return ((fh + b - 1) * (fw + b - 1)) / (fh * fw) <= MAX_NATIVE_BLOCK_OVERHEAD ? b : 0;
+}
+
 export function conv2dWasm(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): TensorInfo {
   const stock = stockWasmKernel(Conv2D);
   if (stock === undefined) throw new Error('voxshift engine: the stock wasm Conv2D kernel is missing');
@@ -58,9 +77,23 @@ export function conv2dWasm(backend: BackendWasm, x: TensorInfo, filter: TensorIn
     const native = nativeConv(backend, 'forward', geometry2d(info), x, filter);
     if (native !== undefined) return native;
   }
+  const nb = nativeOutputBlockSize(info, convEngineInfo().nchwcBlock);
+  if (nb > 0) {
+    const y = outputBlocked(backend, x, filter, info, nb, true);
+    if (y !== undefined) return y;
+  }
   const b = outputBlockSize(info);
   if (b === 1) return stock.kernelFunc({ inputs: { x, filter }, backend, attrs: attrs as unknown as Record<string, never> }) as TensorInfo;
+  return outputBlocked(backend, x, filter, info, b, false) as TensorInfo;
+}
 
+/**
+ * The convolution as one stride-B convolution over B×B output blocks, on onnxruntime (`native`;
+ * undefined when it does not take it) or on XNNPACK.
+ */
+function outputBlocked(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo, b: number, native: boolean): TensorInfo | undefined {
+  const stock = stockWasmKernel(Conv2D);
+  if (stock === undefined) throw new Error('voxshift engine: the stock wasm Conv2D kernel is missing');
   const { batchSize: n, outHeight: oh, outWidth: ow, outChannels: co } = info;
   const { top: pt, bottom: pb, left: pl, right: pr } = info.padInfo;
   const rowsB = Math.ceil(oh / b);
@@ -72,11 +105,27 @@ export function conv2dWasm(backend: BackendWasm, x: TensorInfo, filter: TensorIn
     [pl, pr + colsB * b - ow],
     [0, 0],
   ];
-  const yb = stock.kernelFunc({
-    inputs: { x, filter: blocked },
-    backend,
-    attrs: { strides: [b, b], pad, dataFormat: 'NHWC', dilations: [1, 1] },
-  }) as TensorInfo; // [N, rowsB, colsB, B²·CO]
+  let yb: TensorInfo | undefined; // [N, rowsB, colsB, B²·CO]
+  if (native) {
+    const blockedInfo = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      blocked.shape as [number, number, number, number],
+      [b, b],
+      1,
+      pad,
+      undefined,
+      false,
+      'channelsLast',
+    );
+    yb = nativeConv(backend, 'forward', geometry2d(blockedInfo), x, blocked);
+    if (yb === undefined) return undefined;
+  } else {
+    yb = stock.kernelFunc({
+      inputs: { x, filter: blocked },
+      backend,
+      attrs: { strides: [b, b], pad, dataFormat: 'NHWC', dilations: [1, 1] },
+    }) as TensorInfo;
+  }
   try {
     const y = allocF32(backend, [n, oh, ow, co]);
     const heap = heapF32(backend);

@@ -6,7 +6,7 @@ import { configureConvEngine, convEngineInfo, convRoute, convSessionCount, geome
 import { loadOrtSync, type OrtNativeSession } from '../../../models3d/engine/native-conv/ort-binding.ts';
 import { setFilterGradMethod, type FilterGradMethod } from '../../../models3d/engine/kernels/conv2d-backprop-filter.ts';
 import { cachedFilterCount } from '../../../models3d/engine/kernels/conv2d-filter-cache.ts';
-import { outputBlockSize } from '../../../models3d/engine/kernels/conv2d-forward.ts';
+import { nativeOutputBlockSize, outputBlockSize } from '../../../models3d/engine/kernels/conv2d-forward.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -139,6 +139,12 @@ describe('2-D convolution kernels on wasm against the pure-JS reference', () => 
     expect(outputBlockSize(info([1, 64, 64, 4], [7, 7, 4, 1]))).toBe(1);
     expect(outputBlockSize(info([1, 64, 64, 32], [7, 7, 32, 1], 2))).toBe(1);
     expect(outputBlockSize(info([1, 64, 64, 32], [3, 3, 32, 1], 1, 2))).toBe(1);
+    // onnxruntime's blocked kernels: B²·CO = one channel block, at most ~2× the multiply-adds
+    expect(nativeOutputBlockSize(info([1, 64, 64, 16], [7, 7, 16, 1]), 16)).toBe(4);
+    expect(nativeOutputBlockSize(info([1, 64, 64, 32], [7, 7, 32, 1]), 8)).toBe(0);
+    expect(nativeOutputBlockSize(info([1, 64, 64, 32], [3, 3, 32, 1]), 16)).toBe(0);
+    expect(nativeOutputBlockSize(info([1, 64, 64, 9], [7, 7, 9, 1]), 16)).toBe(0);
+    expect(nativeOutputBlockSize(info([1, 64, 64, 16], [7, 7, 16, 1]), 0)).toBe(0);
   });
 
   it('forward Conv2D with dilation 2 matches (XNNPACK kernel)', () => {
@@ -223,6 +229,21 @@ describe("2-D convolutions on onnxruntime's CPU kernels (convEngine 'onnxruntime
       expect(relErr(dx, dxRef)).toBeLessThan(1e-4);
       expect(relErr(df, dfRef)).toBeLessThan(1e-4);
     });
+  });
+
+  it('an output layer whose im2col is over 64 MiB runs as output blocks on the blocked kernels and matches', () => {
+    const x = [2, 111, 109, 16];
+    const f = [7, 7, 16, 1];
+    const forward = (backend: string) => {
+      tf.setBackend(backend);
+      return tf.tidy(() => tf.conv2d(tf.tensor4d(values(size(x), 8), x as [number, number, number, number]), tf.tensor4d(values(size(f), 9), f as [number, number, number, number]), 1, 'same').dataSync() as Float32Array);
+    };
+    const geo = geometry2d(tf.backend_util.computeConv2DInfo(x as [number, number, number, number], f as [number, number, number, number], 1, 1, 'same'));
+    expect(convRoute('forward', geo)).toBe('wasm');
+    const sessions = convSessionCount();
+    expect(relErr(forward('wasm'), forward('cpu'))).toBeLessThan(1e-4);
+    // with AVX-512's 16-channel blocks: 4×4 output blocks, one new session for the blocked convolution
+    if (convEngineInfo().nchwcBlock === 16) expect(convSessionCount()).toBe(sessions + 1);
   });
 
   it('conv2dTranspose and a dilated forward match; the wasm backend names the engine', () => {
