@@ -15,6 +15,7 @@ import { VoxshiftError } from '../../../volumes/errors.ts';
 import { allocF32, f32Offset, heapF32 } from '../kernels/conv2d-util.ts';
 import { buildConvGraph, filterGradForm, NARROW_CHANNELS, geometryKey, graphShapes, outputPadding, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
 import { blockSizeProbeGraph, buildNchwcConvGraph, nchwcApplies } from './nchwc-graphs.ts';
+import { buildNchwc3dConvGraph, nchwc3dApplies } from './nchwc3d-graphs.ts';
 import { loadOrtSync, type OrtNativeSession, type OrtSessionOptions, type OrtTensor } from './ort-binding.ts';
 
 export type ConvEngine = 'auto' | 'onnxruntime' | 'xnnpack';
@@ -186,6 +187,8 @@ export function convRoute(op: ConvOp, g: ConvGeometry): ConvRoute {
   if (!state.active) return 'wasm';
   // The blocked kernels need no column matrix and are fast with any channel count they accept.
   if (state.nchwcBlock > 0 && nchwcApplies(op, g, state.nchwcBlock)) return 'onnxruntime-blocked';
+  // 3-D forward convolutions with few input channels: blocked 2-D convolutions per depth tap.
+  if (state.nchwcBlock > 0 && nchwc3dApplies(op, g, state.nchwcBlock)) return 'onnxruntime-blocked';
   return genericRoute(op, g) ? 'onnxruntime' : 'wasm';
 }
 
@@ -252,7 +255,8 @@ function session(op: ConvOp, g: ConvGeometry, shapes: ReturnType<typeof graphSha
   }
   const { ort } = loadOrtSync();
   if (ort === undefined) throw new VoxshiftError('BACKEND_UNAVAILABLE', 'onnxruntime-node is not loaded');
-  const bytes = blocked ? buildNchwcConvGraph(op, g, state.nchwcBlock) : buildConvGraph(op, g, narrowInput(op, g));
+  const blockedGraph = g.dims === 3 ? buildNchwc3dConvGraph : buildNchwcConvGraph;
+  const bytes = blocked ? blockedGraph(op, g, state.nchwcBlock) : buildConvGraph(op, g, narrowInput(op, g));
   const native = ort.newSession();
   native.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions());
   const make = (shape: number[]): OrtTensor => ort.tensor(new Float32Array(util.sizeFromShape(shape)), shape);

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { conv3dKernelConfigs } from '../../../models3d/engine/kernels/conv3d-kernels.ts';
-import { convRoute, convSessionCount, geometry3d, releaseConvSessions } from '../../../models3d/engine/native-conv/native-conv.ts';
+import { convEngineInfo, convRoute, convSessionCount, geometry3d, releaseConvSessions } from '../../../models3d/engine/native-conv/native-conv.ts';
 import { filterGradForm } from '../../../models3d/engine/native-conv/conv-graphs.ts';
 import { initBothBackends, initBothBackendsOn, onBackend, randomValues, relError } from './conv3d-helpers.ts';
 
@@ -28,6 +28,9 @@ const cases: Case[] = [
   { x: [1, 6, 6, 6, 16], w: [3, 3, 3, 16, 8], strides: 1, pad: 'same' },
   // few output channels, batch 2, padded: the filter gradient's narrow-dy form on onnxruntime
   { x: [2, 6, 7, 5, 9], w: [3, 3, 3, 9, 2], strides: 1, pad: 'same' },
+  // 1 → 16 and 16 → 1: the forward and the input gradient as blocked 2-D convolutions per depth tap
+  { x: [1, 7, 6, 5, 1], w: [3, 3, 3, 1, 16], strides: 1, pad: 'same' },
+  { x: [2, 6, 7, 5, 16], w: [3, 3, 3, 16, 1], strides: 1, pad: 'valid' },
 ];
 
 function name(c: Case): string {
@@ -149,9 +152,11 @@ describe("Conv3D and its gradients on onnxruntime's CPU kernels (convEngine 'onn
     const patchFirst = geo([1, 66, 66, 66, 1], [4, 4, 4, 1, 64], 2, 'valid');
     expect([filterGradForm(first), filterGradForm(last), filterGradForm(patchFirst)]).toEqual(['narrow-x', 'narrow-dy', 'narrow-x']);
     for (const g of [first, last, patchFirst]) expect(convRoute('backprop-filter', g)).toBe('onnxruntime');
-    // the first layer's forward (360 MB of im2col) and the last layer's input gradient from their narrow operand
-    expect(convRoute('forward', first)).toBe('onnxruntime');
-    expect(convRoute('backprop-input', last)).toBe('onnxruntime');
+    // the first layer's forward (360 MB of im2col) and the last layer's input gradient: blocked 2-D
+    // convolutions per depth tap, or without blocked kernels from their narrow operand's views
+    const narrowRoute = convEngineInfo().nchwcBlock > 0 ? 'onnxruntime-blocked' : 'onnxruntime';
+    expect(convRoute('forward', first)).toBe(narrowRoute);
+    expect(convRoute('backprop-input', last)).toBe(narrowRoute);
     // wide layers keep the im2col form; few output channels with stride 2 stay on the wasm kernels
     expect(filterGradForm(geo([1, 18, 18, 18, 64], [3, 3, 3, 64, 64], 1, 'valid'))).toBe('im2col');
     expect(convRoute('backprop-filter', geo([1, 9, 9, 9, 16], [4, 4, 4, 16, 1], 2, 'valid'))).toBe('wasm');

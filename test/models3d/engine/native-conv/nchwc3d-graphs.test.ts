@@ -1,0 +1,97 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../../models3d/engine/backend.ts';
+import { graphShapes } from '../../../../models3d/engine/native-conv/conv-graphs.ts';
+import { configureConvEngine, convEngineInfo, convRoute, geometry3d } from '../../../../models3d/engine/native-conv/native-conv.ts';
+import { buildNchwc3dConvGraph, nchwc3dApplies } from '../../../../models3d/engine/native-conv/nchwc3d-graphs.ts';
+import { loadOrtSync } from '../../../../models3d/engine/native-conv/ort-binding.ts';
+import { randomValues, relError } from '../conv3d-helpers.ts';
+
+type S5 = [number, number, number, number, number];
+
+interface Case {
+  x: S5;
+  w: S5;
+  strides: number | [number, number, number];
+  pad: 'same' | 'valid';
+}
+
+// forward: few input channels; input gradient: few output channels, stride 1
+const cases: Case[] = [
+  { x: [2, 9, 8, 7, 1], w: [7, 7, 7, 1, 16], strides: 1, pad: 'same' },
+  { x: [1, 8, 9, 10, 3], w: [3, 4, 3, 3, 20], strides: 1, pad: 'valid' },
+  { x: [1, 7, 8, 6, 2], w: [4, 3, 3, 2, 16], strides: [1, 2, 2], pad: 'same' },
+];
+const gradientCases: Case[] = [
+  { x: [2, 8, 9, 7, 16], w: [7, 7, 7, 16, 1], strides: 1, pad: 'same' },
+  { x: [1, 9, 8, 10, 20], w: [3, 4, 3, 20, 2], strides: 1, pad: 'valid' },
+  { x: [1, 7, 6, 8, 16], w: [4, 2, 4, 16, 3], strides: 1, pad: 'same' },
+];
+
+function runGraph(op: 'forward' | 'backprop-input', g: ReturnType<typeof geometry3d>, block: number, a: Float32Array, b: Float32Array): Float32Array {
+  const { ort } = loadOrtSync();
+  if (ort === undefined) throw new Error('onnxruntime-node is not loaded');
+  const shapes = graphShapes(op, g);
+  const bytes = buildNchwc3dConvGraph(op, g, block);
+  const session = ort.newSession();
+  try {
+    session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      enableCpuMemArena: true,
+    });
+    const y = ort.tensor(new Float32Array(tf.util.sizeFromShape(shapes.y)), shapes.y);
+    session.run({ a: ort.tensor(a, shapes.a), b: ort.tensor(b, shapes.b) }, { y }, {});
+    return y.data;
+  } finally {
+    session.dispose();
+  }
+}
+
+describe('3-D forward convolutions and input gradients as blocked 2-D convolutions per depth tap (onnxruntime)', () => {
+  let block = 0;
+  beforeAll(async () => {
+    await initBackend('cpu');
+    block = configureConvEngine('onnxruntime', 1).nchwcBlock;
+  });
+
+  it.each(cases)('matches the pure-JS backend: %j', (c) => {
+    if (block === 0) return; // no blocked kernels on this CPU
+    const g = geometry3d(tf.backend_util.computeConv3DInfo(c.x, c.w, c.strides, 1, c.pad));
+    expect(nchwc3dApplies('forward', g, block)).toBe(true);
+    expect(convRoute('forward', g)).toBe('onnxruntime-blocked');
+    const x = randomValues(tf.util.sizeFromShape(c.x), 3);
+    const w = randomValues(tf.util.sizeFromShape(c.w), 4);
+    const ref = tf.tidy(() => tf.conv3d(tf.tensor(x, c.x) as tf.Tensor5D, tf.tensor(w, c.w) as tf.Tensor5D, c.strides, c.pad).dataSync() as Float32Array);
+    expect(relError(runGraph('forward', g, block, x, w), ref)).toBeLessThan(1e-4);
+  });
+
+  it.each(gradientCases)('input gradient matches the pure-JS backend: %j', (c) => {
+    if (block === 0) return;
+    const g = geometry3d(tf.backend_util.computeConv3DInfo(c.x, c.w, c.strides, 1, c.pad));
+    expect(convRoute('backprop-input', g)).toBe('onnxruntime-blocked');
+    const w = randomValues(tf.util.sizeFromShape(c.w), 5);
+    const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, 6);
+    const ref = tf.tidy(() => {
+      const wt = tf.tensor(w, c.w) as tf.Tensor5D;
+      const dyt = tf.tensor(dy, [g.batch, ...g.outSize, g.outChannels]);
+      const f = (x: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.conv3d(x as tf.Tensor5D, wt, c.strides, c.pad), dyt));
+      return tf.grad(f)(tf.zeros(c.x)).dataSync() as Float32Array;
+    });
+    expect(relError(runGraph('backprop-input', g, block, dy, w), ref)).toBeLessThan(1e-4);
+  });
+
+  it('leaves depth strides, many input channels and gradients to the other routes', () => {
+    const geo = (x: S5, w: S5, strides: number | [number, number, number]) => geometry3d(tf.backend_util.computeConv3DInfo(x, w, strides, 1, 'same'));
+    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 2), 16)).toBe(false);
+    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 16], 1), 16)).toBe(false);
+    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 8], 1), 16)).toBe(false);
+    expect(nchwc3dApplies('backprop-filter', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 1), 16)).toBe(false);
+    expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 1], 2), 16)).toBe(false);
+    expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 1], 1), 16)).toBe(true);
+    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 1), 0)).toBe(false);
+    expect(convEngineInfo().engine).toBe('onnxruntime');
+  });
+});
