@@ -114,15 +114,26 @@ export function buildConvGraph(op: ConvOp, g: ConvGeometry, narrowInput = false)
   } else {
     narrowFilterGradient(g, filterGradForm(g) === 'narrow-x', nodes, inits);
   }
+  return encodeConvModel(`voxshift-${op}`, nodes, inits, shapes);
+}
+
+/** The encoded model of a convolution graph: inputs `a`, `b` and output `y` of the given shapes (y's unset when omitted). */
+export function encodeConvModel(
+  name: string,
+  nodes: Node[],
+  inits: Tensor[],
+  shapes: { a: readonly number[]; b?: readonly number[]; y?: readonly number[] },
+  domains: readonly string[] = [],
+): Uint8Array {
   const graph = onnx.GraphProto.create({
-    name: `voxshift-${op}`,
+    name,
     node: nodes,
     initializer: inits,
-    input: [valueInfo('a', shapes.a), valueInfo('b', shapes.b)],
+    input: [valueInfo('a', shapes.a), ...(shapes.b !== undefined ? [valueInfo('b', shapes.b)] : [])],
     output: [valueInfo('y', shapes.y)],
   });
-  const model = onnx.ModelProto.create({ irVersion: 7, opsetImport: [{ domain: '', version: 13 }], producerName: 'voxshift', graph });
-  return onnx.ModelProto.encode(model).finish();
+  const opsetImport = [{ domain: '', version: 13 }, ...domains.map((domain) => ({ domain, version: 1 }))];
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 7, opsetImport, producerName: 'voxshift', graph })).finish();
 }
 
 /** dW = Σ over output positions of x_pad[tap view] ⊗ dy, as im2col + Gemm per depth tap. */
@@ -189,24 +200,10 @@ function narrowFilterGradient(g: ConvGeometry, narrowX: boolean, nodes: Node[], 
   inits.push(int64('rows_wide', [positions, cw]));
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [narrowX ? 'b' : 'a', 'rows_wide'], output: ['wide'] }));
   inits.push(int64('axes', spatialAxes), int64('steps', narrowX ? g.strides : span.map(() => 1)), int64('rows_view', [cn, positions]));
-  const planeTaps = d === 3 ? g.kernel[1] * g.kernel[2] : g.kernel[0] * g.kernel[1];
   const depthTaps = d === 3 ? g.kernel[0] : 1;
   const parts: string[] = [];
   for (let t = 0; t < depthTaps; t++) {
-    const views: string[] = [];
-    for (let p = 0; p < planeTaps; p++) {
-      const tap = d === 3 ? [t, Math.floor(p / g.kernel[2]), p % g.kernel[2]] : [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
-      const start = narrowX ? tap : tap.map((k, i) => g.padBegin[i] - k + lo[i]);
-      const end = narrowX ? start.map((s0, i) => s0 + (g.outSize[i] - 1) * g.strides[i] + 1) : start.map((s0, i) => s0 + span[i]);
-      const name = `v${t}_${p}`;
-      inits.push(int64(`${name}_s`, start), int64(`${name}_e`, end));
-      nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['n_pad', `${name}_s`, `${name}_e`, 'axes', 'steps'], output: [`${name}_nd`] }));
-      nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`${name}_nd`, 'rows_view'], output: [name] }));
-      views.push(name);
-    }
-    const cols = `cols${t}`;
-    if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [cols] }));
-    else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [cols], attribute: [int('axis', 0)] }));
+    const cols = narrowTapColumns(g, t, narrowX, lo, span, nodes, inits);
     nodes.push(onnx.NodeProto.create({ opType: 'MatMul', input: [cols, 'wide'], output: [`dw${t}`] }));
     parts.push(`dw${t}`);
   }
@@ -260,20 +257,7 @@ function narrowInputConv(g: ConvGeometry, forward: boolean, nodes: Node[], inits
   inits.push(int64('zero', [0]), int64('w_2d', [planeTaps * cn, cw]));
   let sum = '';
   for (let t = 0; t < depthTaps; t++) {
-    const views: string[] = [];
-    for (let p = 0; p < planeTaps; p++) {
-      const tap = d === 3 ? [t, Math.floor(p / g.kernel[2]), p % g.kernel[2]] : [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
-      const start = forward ? tap : tap.map((k, i) => g.padBegin[i] - k + lo[i]);
-      const end = forward ? start.map((s0, i) => s0 + (g.outSize[i] - 1) * g.strides[i] + 1) : start.map((s0, i) => s0 + span[i]);
-      const name = `v${t}_${p}`;
-      inits.push(int64(`${name}_s`, start), int64(`${name}_e`, end));
-      nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['n_pad', `${name}_s`, `${name}_e`, 'axes', 'steps'], output: [`${name}_nd`] }));
-      nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`${name}_nd`, 'rows_view'], output: [name] }));
-      views.push(name);
-    }
-    const cols = `cols${t}`;
-    if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [cols] }));
-    else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [cols], attribute: [int('axis', 0)] }));
+    const cols = narrowTapColumns(g, t, forward, lo, span, nodes, inits);
     inits.push(int64(`wt${t}_s`, [t]), int64(`wt${t}_e`, [t + 1]));
     nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['w_t', `wt${t}_s`, `wt${t}_e`, 'zero'], output: [`w${t}_3d`] }));
     nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`w${t}_3d`, 'w_2d'], output: [`w${t}`] }));
@@ -285,13 +269,37 @@ function narrowInputConv(g: ConvGeometry, forward: boolean, nodes: Node[], inits
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [sum, 'y_shape'], output: ['y'] }));
 }
 
+/**
+ * Rows (planeTap, c_narrow) × positions of depth tap t: the padded narrow operand `n_pad` viewed at
+ * every plane tap — strided from the tap (`fromTap`: x of a forward convolution or its filter
+ * gradient) or shifted back by it (dy of an input gradient or filter gradient).
+ */
+function narrowTapColumns(g: ConvGeometry, t: number, fromTap: boolean, lo: number[], span: number[], nodes: Node[], inits: Tensor[]): string {
+  const planeTaps = g.dims === 3 ? g.kernel[1] * g.kernel[2] : g.kernel[0] * g.kernel[1];
+  const views: string[] = [];
+  for (let p = 0; p < planeTaps; p++) {
+    const tap = g.dims === 3 ? [t, Math.floor(p / g.kernel[2]), p % g.kernel[2]] : [Math.floor(p / g.kernel[1]), p % g.kernel[1]];
+    const start = fromTap ? tap : tap.map((k, i) => g.padBegin[i] - k + lo[i]);
+    const end = fromTap ? start.map((s0, i) => s0 + (g.outSize[i] - 1) * g.strides[i] + 1) : start.map((s0, i) => s0 + span[i]);
+    const name = `v${t}_${p}`;
+    inits.push(int64(`${name}_s`, start), int64(`${name}_e`, end));
+    nodes.push(onnx.NodeProto.create({ opType: 'Slice', input: ['n_pad', `${name}_s`, `${name}_e`, 'axes', 'steps'], output: [`${name}_nd`] }));
+    nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`${name}_nd`, 'rows_view'], output: [name] }));
+    views.push(name);
+  }
+  const cols = `cols${t}`;
+  if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [cols] }));
+  else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [cols], attribute: [int('axis', 0)] }));
+  return cols;
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-function valueInfo(name: string, shape: readonly number[]): InstanceType<typeof onnx.ValueInfoProto> {
+function valueInfo(name: string, shape: readonly number[] | undefined): InstanceType<typeof onnx.ValueInfoProto> {
   return onnx.ValueInfoProto.create({
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((n) => ({ dimValue: n })) } } },
+    type: { tensorType: { elemType: FLOAT, ...(shape !== undefined ? { shape: { dim: shape.map((n) => ({ dimValue: n })) } } : {}) } },
   });
 }

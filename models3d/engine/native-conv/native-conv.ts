@@ -122,7 +122,7 @@ function nchwcBlockSize(): number {
   try {
     const bytes = blockSizeProbeGraph();
     native.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions());
-    const out = native.run({ x: ort.tensor(new Float32Array(4), [1, 4, 1, 1]) }, { y: null }, {});
+    const out = native.run({ a: ort.tensor(new Float32Array(4), [1, 4, 1, 1]) }, { y: null }, {});
     const block = out.y.dims[1];
     return block >= 4 && block <= 64 && out.y.dims.length === 4 ? block : 0;
   } catch {

@@ -18,12 +18,11 @@
  */
 import onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
-import { graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+import { encodeConvModel, graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
 type Tensor = InstanceType<typeof onnx.TensorProto>;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const NCHWC = 'com.microsoft.nchwc';
 
 /** Below this many input channels the blocked Conv takes NCHW input (onnxruntime's own rule). */
@@ -112,25 +111,7 @@ export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number):
   node('Conv', [x, 'w'], 'y_blocked', convAttrs, NCHWC);
   node('ReorderOutput', ['y_blocked'], 'y', [int('channels', c.outChannels), int('channels_last', 1)], NCHWC);
 
-  const valueInfo = (name: string, shape: readonly number[]): InstanceType<typeof onnx.ValueInfoProto> =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((n) => ({ dimValue: n })) } } } });
-  const graph = onnx.GraphProto.create({
-    name: `voxshift-nchwc-${op}`,
-    node: nodes,
-    initializer: inits,
-    input: [valueInfo('a', shapes.a), valueInfo('b', shapes.b)],
-    output: [valueInfo('y', shapes.y)],
-  });
-  const model = onnx.ModelProto.create({
-    irVersion: 7,
-    opsetImport: [
-      { domain: '', version: 13 },
-      { domain: NCHWC, version: 1 },
-    ],
-    producerName: 'voxshift',
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return encodeConvModel(`voxshift-nchwc-${op}`, nodes, inits, shapes, [NCHWC]);
 }
 
 /**
@@ -138,22 +119,6 @@ export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number):
  * is how the engine learns MLAS's block size on this CPU (8 with AVX2, 16 with AVX-512).
  */
 export function blockSizeProbeGraph(): Uint8Array {
-  const shape = [1, 4, 1, 1];
-  const vi = (name: string, s?: number[]): InstanceType<typeof onnx.ValueInfoProto> =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, ...(s ? { shape: { dim: s.map((n) => ({ dimValue: n })) } } : {}) } } });
-  const graph = onnx.GraphProto.create({
-    name: 'voxshift-nchwc-probe',
-    node: [onnx.NodeProto.create({ opType: 'ReorderInput', input: ['x'], output: ['y'], attribute: [int('channels_last', 0)], domain: NCHWC })],
-    input: [vi('x', shape)],
-    output: [vi('y')],
-  });
-  const model = onnx.ModelProto.create({
-    irVersion: 7,
-    opsetImport: [
-      { domain: '', version: 13 },
-      { domain: NCHWC, version: 1 },
-    ],
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  const reorder = onnx.NodeProto.create({ opType: 'ReorderInput', input: ['a'], output: ['y'], attribute: [int('channels_last', 0)], domain: NCHWC });
+  return encodeConvModel('voxshift-nchwc-probe', [reorder], [], { a: [1, 4, 1, 1] }, [NCHWC]);
 }

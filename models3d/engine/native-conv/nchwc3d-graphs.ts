@@ -14,12 +14,11 @@
  */
 import onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
-import { graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+import { encodeConvModel, graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
 type Tensor = InstanceType<typeof onnx.TensorProto>;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const NCHWC = 'com.microsoft.nchwc';
 
 /** The blocked Conv reads NCHW input below this many input channels (onnxruntime's own rule). */
@@ -134,23 +133,5 @@ export function buildNchwc3dConvGraph(op: ConvOp, g: ConvGeometry, block: number
   node('ReorderOutput', ['y_blocked'], 'y_nhwc', [int('channels', co), int('channels_last', 1)], NCHWC);
   node('Reshape', ['y_nhwc', 'y_shape'], 'y');
 
-  const valueInfo = (name: string, shape: readonly number[]): InstanceType<typeof onnx.ValueInfoProto> =>
-    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((v) => ({ dimValue: v })) } } } });
-  const graph = onnx.GraphProto.create({
-    name: `voxshift-nchwc3d-${op}`,
-    node: nodes,
-    initializer: inits,
-    input: [valueInfo('a', shapes.a), valueInfo('b', shapes.b)],
-    output: [valueInfo('y', shapes.y)],
-  });
-  const model = onnx.ModelProto.create({
-    irVersion: 7,
-    opsetImport: [
-      { domain: '', version: 13 },
-      { domain: NCHWC, version: 1 },
-    ],
-    producerName: 'voxshift',
-    graph,
-  });
-  return onnx.ModelProto.encode(model).finish();
+  return encodeConvModel(`voxshift-nchwc3d-${op}`, nodes, inits, shapes, [NCHWC]);
 }
