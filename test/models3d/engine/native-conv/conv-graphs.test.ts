@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../../models3d/engine/backend.ts';
-import { buildConvGraph, filterGradForm, graphShapes, type ConvGeometry, type ConvOp } from '../../../../models3d/engine/native-conv/conv-graphs.ts';
+import { buildConvGraph, filterGradForm, type ConvGeometry, type ConvOp } from '../../../../models3d/engine/native-conv/conv-graphs.ts';
 import { geometry3d } from '../../../../models3d/engine/native-conv/native-conv.ts';
-import { loadOrtSync } from '../../../../models3d/engine/native-conv/ort-binding.ts';
 import { randomValues, relError } from '../conv3d-helpers.ts';
+import { runConvGraph } from './run-graph.ts';
 
 type S5 = [number, number, number, number, number];
 type Pad = 'same' | 'valid';
@@ -20,27 +20,8 @@ function geometry(c: Case): ConvGeometry {
   return geometry3d(tf.backend_util.computeConv3DInfo(c.x, c.w, c.strides, 1, c.pad));
 }
 
-/** Runs one graph on onnxruntime directly (no routing rule in between). */
 function runGraph(op: ConvOp, g: ConvGeometry, narrowInput: boolean, a: Float32Array, b: Float32Array): Float32Array {
-  const { ort } = loadOrtSync();
-  if (ort === undefined) throw new Error('onnxruntime-node is not loaded');
-  const shapes = graphShapes(op, g);
-  const bytes = buildConvGraph(op, g, narrowInput);
-  const session = ort.newSession();
-  try {
-    session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      enableCpuMemArena: true,
-    });
-    const y = ort.tensor(new Float32Array(tf.util.sizeFromShape(shapes.y)), shapes.y);
-    session.run({ a: ort.tensor(a, shapes.a), b: ort.tensor(b, shapes.b) }, { y }, {});
-    return y.data;
-  } finally {
-    session.dispose();
-  }
+  return runConvGraph(buildConvGraph(op, g, narrowInput), op, g, a, b);
 }
 
 /** Forward value, input gradient and filter gradient of Σ conv3d(x, w)·g on the pure-JS backend. */

@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../../models3d/engine/backend.ts';
-import { graphShapes } from '../../../../models3d/engine/native-conv/conv-graphs.ts';
 import { configureConvEngine, convEngineInfo, convRoute, geometry3d } from '../../../../models3d/engine/native-conv/native-conv.ts';
 import { buildNchwc3dConvGraph, nchwc3dApplies } from '../../../../models3d/engine/native-conv/nchwc3d-graphs.ts';
-import { loadOrtSync } from '../../../../models3d/engine/native-conv/ort-binding.ts';
 import { randomValues, relError } from '../conv3d-helpers.ts';
+import { runConvGraph } from './run-graph.ts';
 
 type S5 = [number, number, number, number, number];
 
@@ -29,25 +28,7 @@ const gradientCases: Case[] = [
 ];
 
 function runGraph(op: 'forward' | 'backprop-input', g: ReturnType<typeof geometry3d>, block: number, a: Float32Array, b: Float32Array): Float32Array {
-  const { ort } = loadOrtSync();
-  if (ort === undefined) throw new Error('onnxruntime-node is not loaded');
-  const shapes = graphShapes(op, g);
-  const bytes = buildNchwc3dConvGraph(op, g, block);
-  const session = ort.newSession();
-  try {
-    session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      enableCpuMemArena: true,
-    });
-    const y = ort.tensor(new Float32Array(tf.util.sizeFromShape(shapes.y)), shapes.y);
-    session.run({ a: ort.tensor(a, shapes.a), b: ort.tensor(b, shapes.b) }, { y }, {});
-    return y.data;
-  } finally {
-    session.dispose();
-  }
+  return runConvGraph(buildNchwc3dConvGraph(op, g, block), op, g, a, b);
 }
 
 describe('3-D forward convolutions and input gradients as blocked 2-D convolutions per depth tap (onnxruntime)', () => {
