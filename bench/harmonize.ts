@@ -5,7 +5,7 @@
  * Writes the report JSON and the per-site histogram PNG to out/bench-harmonize/.
  *
  *   npx tsx bench/harmonize.ts [--subjects 16] [--train 6] [--shape 96,96,64] [--cyclegan-steps 120] [--no-cyclegan]
- *                              [--sites default|realistic] [--threads 1] [--unet-steps 400] [--n4 zscore,nyul,histmatch | --no-n4]
+ *                              [--sites default|realistic] [--threads 1] [--unet-steps 1000] [--n4 zscore,nyul,histmatch | --no-n4]
  *
  * Anatomy is also measured with a 2-D U-Net trained on the reference site's training subjects only
  * (harmonize/measure/learned-anatomy.ts; --unet-steps); the `+n4` rows run bias-field correction
@@ -36,7 +36,7 @@ const shape = arg('shape', '96,96,64').split(',').map(Number);
 const steps = Number(arg('cyclegan-steps', '120'));
 const withCycleGan = !process.argv.includes('--no-cyclegan');
 const n4 = process.argv.includes('--no-n4') ? [] : arg('n4', 'zscore,nyul,histmatch').split(',').map((m) => `${m.trim()}+n4` as ReportMethod);
-const unetSteps = Number(arg('unet-steps', '400'));
+const unetSteps = Number(arg('unet-steps', '1000'));
 const outDir = join(import.meta.dirname, '..', 'out', siteSet === 'default' ? 'bench-harmonize' : 'bench-harmonize-realistic');
 mkdirSync(outDir, { recursive: true });
 

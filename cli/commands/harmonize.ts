@@ -408,7 +408,7 @@ export const registerHarmonize: RegisterCommand = (program: Command) => {
     .option('--shape <i,j,k>', `phantom grid (default ${PHANTOM_SITE_SHAPE.join(',')})`)
     .option('--seed <n>', 'phantom cohort and cyclegan seed', '1')
     .option('--cyclegan-steps <n>', 'training steps per cyclegan model', '200')
-    .option('--learned-anatomy-steps <n>', 'training steps of the reference-site U-Net whose Dice vs truth the report shows (with --phantom-sites, or --labels and --truth-classes)', '400')
+    .option('--learned-anatomy-steps <n>', 'training steps of the reference-site U-Net whose Dice vs truth the report shows (with --phantom-sites, or --labels and --truth-classes)', '1000')
     .option('--no-learned-anatomy', 'no reference-site U-Net column')
     .option('--backend <kind>', 'auto, gpu, cpu or wasm', 'auto')
     .option('--threads <n>', 'WebAssembly threads (default: cores)')
