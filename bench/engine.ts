@@ -11,7 +11,7 @@
  * onnxruntime-node loads) and on XNNPACK in WebAssembly (the fallback); the ratio column is the first.
  *
  *   npx tsx bench/engine.ts [--quick] [--threads N] [--iters K] [--warmup K] [--no-torch] [--check-only] [--only 64²,32³]
- *                           [--conv-engine both|onnxruntime|xnnpack]
+ *                           [--conv-engine both|onnxruntime|xnnpack] [--shares 64²,32³]
  */
 import { register } from 'node:module';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -50,6 +50,7 @@ const { values: args } = parseArgs({
     'check-only': { type: 'boolean', default: false },
     only: { type: 'string' },
     'conv-engine': { type: 'string', default: 'both' },
+    shares: { type: 'string', default: '64²,32³' },
   },
 });
 const quick = Boolean(args.quick);
@@ -429,7 +430,8 @@ for (const k of kernelCases()) {
 }
 useEngine(engines[0]);
 
-for (const c of [ALL[0], ALL[1]]) {
+// --shares 128² ngf32: the configurations whose name contains one of the words get a kernel table.
+for (const c of ALL.filter((x) => String(args.shares).split(',').some((w) => x.name.includes(w)))) {
   const { shares, stepMs } = kernelShares(c);
   const inKernels = shares.reduce((s, [, ms]) => s + ms, 0);
   console.log(`\nKernel shares of one ${c.name} iteration (${fmt(stepMs / 1000)} s; ${fmt((100 * inKernels) / stepMs, 0)}% of it inside kernels):`);
