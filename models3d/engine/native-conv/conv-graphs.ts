@@ -182,24 +182,9 @@ function narrowFilterGradient(g: ConvGeometry, narrowX: boolean, nodes: Node[], 
   const d = g.dims;
   const cn = narrowX ? g.inChannels : g.outChannels;
   const cw = narrowX ? g.outChannels : g.inChannels;
-  // Views span the output (narrow x) or the input (narrow dy) positions.
-  const span = narrowX ? g.outSize : g.inSize;
-  const positions = g.batch * prod(span);
-  const spatialAxes = range(2, d + 2);
-  // The narrow tensor channels-first, [Cn, N, ...spatial], zero-padded so that every tap's view fits.
-  const toFirst = [d + 1, ...range(0, d + 1)];
-  nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: [narrowX ? 'a' : 'b'], output: ['n_cf'], attribute: [ints('perm', toFirst)] }));
-  // narrow x: view(t) starts at x_pad index t (x padded by padBegin); narrow dy: at padBegin − t + lo,
-  // dy padded by lo = k − 1 − padBegin before (zeros where q + pb − t leaves dy).
-  const lo = narrowX ? g.padBegin : g.kernel.map((k, i) => Math.max(0, k - 1 - g.padBegin[i]));
-  const hi = narrowX
-    ? g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]))
-    : g.inSize.map((n, i) => Math.max(0, g.padBegin[i] + n - g.outSize[i]));
-  inits.push(int64('pads', [0, 0, ...lo, 0, 0, ...hi]));
-  nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['n_cf', 'pads'], output: ['n_pad'] }));
+  const { lo, span, positions } = padNarrowOperand(g, narrowX, narrowX ? 'a' : 'b', cn, nodes, inits);
   inits.push(int64('rows_wide', [positions, cw]));
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [narrowX ? 'b' : 'a', 'rows_wide'], output: ['wide'] }));
-  inits.push(int64('axes', spatialAxes), int64('steps', narrowX ? g.strides : span.map(() => 1)), int64('rows_view', [cn, positions]));
   const depthTaps = d === 3 ? g.kernel[0] : 1;
   const parts: string[] = [];
   for (let t = 0; t < depthTaps; t++) {
@@ -230,20 +215,11 @@ function narrowInputConv(g: ConvGeometry, forward: boolean, nodes: Node[], inits
   const d = g.dims;
   const cn = forward ? g.inChannels : g.outChannels;
   const cw = forward ? g.outChannels : g.inChannels;
-  const span = forward ? g.outSize : g.inSize;
-  const positions = g.batch * prod(span);
   const taps = prod(g.kernel);
   const planeTaps = d === 3 ? g.kernel[1] * g.kernel[2] : g.kernel[0] * g.kernel[1];
   const depthTaps = d === 3 ? g.kernel[0] : 1;
-  nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: ['a'], output: ['n_cf'], attribute: [ints('perm', [d + 1, ...range(0, d + 1)])] }));
   // Same views as the filter gradient's narrow-x (x) and narrow-dy (dy) forms.
-  const lo = forward ? g.padBegin : g.kernel.map((k, i) => Math.max(0, k - 1 - g.padBegin[i]));
-  const hi = forward
-    ? g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]))
-    : g.inSize.map((n, i) => Math.max(0, g.padBegin[i] + n - g.outSize[i]));
-  inits.push(int64('pads', [0, 0, ...lo, 0, 0, ...hi]));
-  nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['n_cf', 'pads'], output: ['n_pad'] }));
-  inits.push(int64('axes', range(2, d + 2)), int64('steps', forward ? g.strides : span.map(() => 1)), int64('rows_view', [cn, positions]));
+  const { lo, span } = padNarrowOperand(g, forward, 'a', cn, nodes, inits);
   // W as [depthTap, planeTap·c_narrow, c_wide]: the forward's own layout, or (t, co, ci) for dy.
   if (forward) {
     inits.push(int64('w_rows', [depthTaps, planeTaps * cn, cw]));
@@ -267,6 +243,27 @@ function narrowInputConv(g: ConvGeometry, forward: boolean, nodes: Node[], inits
   }
   inits.push(int64('y_shape', [g.batch, ...span, cw]));
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [sum, 'y_shape'], output: ['y'] }));
+}
+
+/**
+ * The narrow operand channels-first, [Cn, N, ...spatial], zero-padded as `n_pad` so that every tap's
+ * view fits, plus the Slice axes/steps and the view's row shape. Views span the output positions
+ * (`fromTap`: x, view(t) starts at index t of x padded by padBegin) or the input positions (dy, view(t)
+ * starts at padBegin − t + lo, dy padded by lo = k − 1 − padBegin before: zeros where q + pb − t leaves dy).
+ */
+function padNarrowOperand(g: ConvGeometry, fromTap: boolean, input: string, cn: number, nodes: Node[], inits: Tensor[]): { lo: number[]; span: number[]; positions: number } {
+  const d = g.dims;
+  const span = fromTap ? g.outSize : g.inSize;
+  const positions = g.batch * prod(span);
+  nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: [input], output: ['n_cf'], attribute: [ints('perm', [d + 1, ...range(0, d + 1)])] }));
+  const lo = fromTap ? g.padBegin : g.kernel.map((k, i) => Math.max(0, k - 1 - g.padBegin[i]));
+  const hi = fromTap
+    ? g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]))
+    : g.inSize.map((n, i) => Math.max(0, g.padBegin[i] + n - g.outSize[i]));
+  inits.push(int64('pads', [0, 0, ...lo, 0, 0, ...hi]));
+  nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['n_cf', 'pads'], output: ['n_pad'] }));
+  inits.push(int64('axes', range(2, d + 2)), int64('steps', fromTap ? g.strides : span.map(() => 1)), int64('rows_view', [cn, positions]));
+  return { lo, span, positions };
 }
 
 /**

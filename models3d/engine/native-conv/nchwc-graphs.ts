@@ -26,27 +26,42 @@ type Tensor = InstanceType<typeof onnx.TensorProto>;
 const NCHWC = 'com.microsoft.nchwc';
 
 /** Below this many input channels the blocked Conv takes NCHW input (onnxruntime's own rule). */
-const NCHW_INPUT_BELOW = 8;
+export const NCHW_INPUT_BELOW = 8;
 
 const roundUp = (n: number, b: number): number => Math.ceil(n / b) * b;
 
-/** The convolution the graph computes: the forward one, or the input gradient's flipped form. */
-interface DirectConv {
+/** The convolution a blocked graph computes: the forward one, or the input gradient's flipped form. */
+export interface DirectConv {
+  inSize: number[];
+  outSize: number[];
   inChannels: number;
   outChannels: number;
-  pads: number[];
+  padBegin: number[];
+  padEnd: number[];
   strides: number[];
   dilations: number[];
 }
 
-function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined {
-  if (g.dims !== 2) return undefined;
-  if (op === 'forward') return { inChannels: g.inChannels, outChannels: g.outChannels, pads: [...g.padBegin, ...g.padEnd], strides: g.strides, dilations: g.dilations };
+/**
+ * `op` as a forward convolution: itself, or for a stride-1, dilation-1 input gradient whose pads stay
+ * within the kernel, the convolution of dy with the flipped, in/out-swapped filter and pads k − 1 − p.
+ * Undefined for anything else (filter gradients, strided input gradients).
+ */
+export function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined {
+  if (op === 'forward') return g;
   if (op !== 'backprop-input') return undefined;
   const unit = g.strides.every((s) => s === 1) && g.dilations.every((d) => d === 1);
   if (!unit || g.kernel.some((k, i) => g.padBegin[i] > k - 1 || g.padEnd[i] > k - 1)) return undefined;
-  const pads = [...g.kernel.map((k, i) => k - 1 - g.padBegin[i]), ...g.kernel.map((k, i) => k - 1 - g.padEnd[i])];
-  return { inChannels: g.outChannels, outChannels: g.inChannels, pads, strides: [1, 1], dilations: [1, 1] };
+  return {
+    inSize: g.outSize,
+    outSize: g.inSize,
+    inChannels: g.outChannels,
+    outChannels: g.inChannels,
+    padBegin: g.kernel.map((k, i) => k - 1 - g.padBegin[i]),
+    padEnd: g.kernel.map((k, i) => k - 1 - g.padEnd[i]),
+    strides: g.strides.map(() => 1),
+    dilations: g.dilations.map(() => 1),
+  };
 }
 
 /**
@@ -55,7 +70,7 @@ function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined {
  * least a block (padding 1 output channel to 16 would multiply the work by 16).
  */
 export function nchwcApplies(op: ConvOp, g: ConvGeometry, block: number): boolean {
-  if (block < 4) return false;
+  if (block < 4 || g.dims !== 2) return false;
   const c = directConv(op, g);
   if (c === undefined) return false;
   const inOk = c.inChannels < NCHW_INPUT_BELOW || c.inChannels % block === 0;
@@ -107,7 +122,7 @@ export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number):
   const x = nchwInput ? 'x_nchw' : 'x_blocked';
   if (nchwInput) node('Transpose', ['a'], x, [ints('perm', [0, 3, 1, 2])]);
   else node('ReorderInput', ['a'], x, [int('channels_last', 1)], NCHWC);
-  const convAttrs = [ints('kernel_shape', g.kernel), ints('strides', c.strides), ints('dilations', c.dilations), ints('pads', c.pads), int('group', 1)];
+  const convAttrs = [ints('kernel_shape', g.kernel), ints('strides', c.strides), ints('dilations', c.dilations), ints('pads', [...c.padBegin, ...c.padEnd]), int('group', 1)];
   node('Conv', [x, 'w'], 'y_blocked', convAttrs, NCHWC);
   node('ReorderOutput', ['y_blocked'], 'y', [int('channels', c.outChannels), int('channels_last', 1)], NCHWC);
 

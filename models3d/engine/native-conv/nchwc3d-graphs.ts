@@ -15,41 +15,12 @@
 import onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
 import { encodeConvModel, graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+import { directConv, NCHW_INPUT_BELOW } from './nchwc-graphs.ts';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
 type Tensor = InstanceType<typeof onnx.TensorProto>;
 const NCHWC = 'com.microsoft.nchwc';
-
-/** The blocked Conv reads NCHW input below this many input channels (onnxruntime's own rule). */
-const NCHW_INPUT_BELOW = 8;
-
-/** The convolution the graph computes: the forward one, or the input gradient's flipped form. */
-interface DirectConv {
-  inSize: number[];
-  outSize: number[];
-  inChannels: number;
-  outChannels: number;
-  padBegin: number[];
-  padEnd: number[];
-  strides: number[];
-}
-
-function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined {
-  if (g.dims !== 3 || g.dilations.some((d) => d !== 1)) return undefined;
-  if (op === 'forward') return { inSize: g.inSize, outSize: g.outSize, inChannels: g.inChannels, outChannels: g.outChannels, padBegin: g.padBegin, padEnd: g.padEnd, strides: g.strides };
-  if (op !== 'backprop-input' || g.strides.some((s) => s !== 1)) return undefined;
-  if (g.kernel.some((k, i) => g.padBegin[i] > k - 1 || g.padEnd[i] > k - 1)) return undefined;
-  return {
-    inSize: g.outSize,
-    outSize: g.inSize,
-    inChannels: g.outChannels,
-    outChannels: g.inChannels,
-    padBegin: g.kernel.map((k, i) => k - 1 - g.padBegin[i]),
-    padEnd: g.kernel.map((k, i) => k - 1 - g.padEnd[i]),
-    strides: [1, 1, 1],
-  };
-}
 
 /**
  * Whether the 3-D `op` on `g` runs as blocked 2-D convolutions per depth tap: a forward convolution
@@ -57,6 +28,7 @@ function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined {
  * least one block of channels out (of the convolution computed).
  */
 export function nchwc3dApplies(op: ConvOp, g: ConvGeometry, block: number): boolean {
+  if (g.dims !== 3 || g.dilations.some((d) => d !== 1)) return false;
   const c = directConv(op, g);
   if (block < 4 || c === undefined || c.strides[0] !== 1) return false;
   return c.inChannels < NCHW_INPUT_BELOW && c.outChannels >= block;
