@@ -116,6 +116,14 @@ function sessionOptions(): OrtSessionOptions {
  */
 function nchwcBlockSize(): number {
   if (process.env.VOXSHIFT_NCHWC === '0') return 0;
+  // A property of the CPU and the onnxruntime build: probed once per process.
+  probedBlock ??= probeBlockSize();
+  return probedBlock;
+}
+
+let probedBlock: number | undefined;
+
+function probeBlockSize(): number {
   const { ort } = loadOrtSync();
   if (ort === undefined) return 0;
   const native = ort.newSession();
