@@ -12,7 +12,6 @@
  * tfjs), so it is not a Transform: call it after (or before) a pipeline, or use a
  * `{ "type": "LabelToImageGAN", "model": DIR }` step in the dataset export's pipeline JSON (gan-steps.ts).
  */
-import { join, resolve } from 'node:path';
 import { VoxshiftError } from '../../volumes/errors.ts';
 import { deriveVolume } from '../../volumes/volume.ts';
 import type { HistoryEntry } from '../../volumes/volume.ts';
@@ -21,6 +20,7 @@ import { loadTranslator, translate } from '../../models3d/inference/translate.ts
 import type { Runtime, Translator } from '../../models3d/inference/translate.ts';
 import { createSubject } from '../subject.ts';
 import type { Subject } from '../subject.ts';
+import { checkpointParams } from './translate-subject.ts';
 
 export interface LabelToImageGANOptions {
   /** Key of the label map (default: the subject's only label map). */
@@ -57,9 +57,7 @@ export function labelToImageGANStep(t: Translator, labels: string): HistoryEntry
   return {
     op: 'LabelToImageGAN',
     params: {
-      model: join(resolve(t.dir), 'manifest.json'),
-      checkpointId: t.manifest.weights.sha256,
-      step: t.manifest.step,
+      ...checkpointParams(t),
       spatialDims: t.config.spatialDims,
       classes: isLabelEncoding(spec) ? [...spec.classes] : [],
       to: t.target.name,

@@ -49,14 +49,17 @@ function sourceKey(subject: Subject, given: string | undefined): string {
   return keys[0];
 }
 
+/** What a GAN step's history records of its checkpoint: manifest path, weights sha256, training step. */
+export function checkpointParams(t: Translator): { model: string; checkpointId: string; step: number } {
+  return { model: join(resolve(t.dir), 'manifest.json'), checkpointId: t.manifest.weights.sha256, step: t.manifest.step };
+}
+
 /** The history entry written for a translation with `t`. */
 export function translationStep(t: Translator, source: string): HistoryEntry {
   return {
     op: 'Translate',
     params: {
-      model: join(resolve(t.dir), 'manifest.json'),
-      checkpointId: t.manifest.weights.sha256,
-      step: t.manifest.step,
+      ...checkpointParams(t),
       kind: t.config.kind,
       spatialDims: t.config.spatialDims,
       direction: t.direction,
