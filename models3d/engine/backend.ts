@@ -14,6 +14,7 @@ import { VoxshiftError } from '../../volumes/errors.ts';
 import { registerWasmKernels, restoreStockWasmKernels } from './kernels/index.ts';
 import { CONV_ENGINES, configureConvEngine, releaseConvSessions, type ConvEngine, type ConvEngineInfo } from './native-conv/native-conv.ts';
 import { registerGradientFixes } from './kernels/op-gradient-fixes.ts';
+import { closeSimdRuntime, startSimdRuntime } from './simd/simd-runtime.ts';
 
 export type BackendKind = 'auto' | 'gpu' | 'cpu' | 'wasm';
 
@@ -153,6 +154,7 @@ function withConvEngine(info: BackendInfo, engine: ConvEngine): BackendInfo {
  */
 export function shutdownBackend(): void {
   releaseConvSessions();
+  closeSimdRuntime();
   const backend = wasmBackendIfStarted();
   if (backend !== undefined) {
     // Stock kernels bind to the wasm module in their setup; the next backend must set them up again.
@@ -269,10 +271,14 @@ async function startWasm(requested: number | undefined, log: (msg: string) => vo
   registerWasmKernels();
   const actual = wasm.getThreadsCount();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  // VOXSHIFT_SIMD=0 keeps instance norm and Adam on their JavaScript loops (for A/B benchmarks).
+  const simdKernels = backend !== undefined && process.env.VOXSHIFT_SIMD !== '0' ? await startSimdRuntime(backend, actual) : undefined;
   const info: BackendInfo = {
     backend: 'wasm',
     threads: actual,
-    description: `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'}) with voxshift kernels`,
+    description:
+      `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'}) with voxshift kernels` +
+      (simdKernels !== undefined ? ` (instance norm and Adam in wasm SIMD on ${simdKernels.threads} thread${simdKernels.threads === 1 ? '' : 's'})` : ''),
   };
   if (actual !== threads) log(`voxshift: asked the wasm backend for ${threads} threads, it runs ${actual}`);
   state.wasm = { info, requestedThreads: wanted };

@@ -1,0 +1,159 @@
+;; voxshift's elementwise/reduction kernels in WebAssembly SIMD, run directly on the tfjs wasm heap
+;; (the module imports that memory; `simd-runtime.ts` compiles this text with wabt and instantiates it
+;; on the main thread and in its worker threads). Pointers are byte addresses; every channel count `c`
+;; is a multiple of 4 and every array is 16-byte aligned except where the caller says otherwise.
+;; The memory import line is rewritten to a non-shared memory when the heap is not shared (1 thread).
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; dst (f64[n]) += acc (f32[n]); acc := 0.
+  (func $flush (param $acc i32) (param $dst i32) (param $n i32)
+    (local $end i32) (local $v v128)
+    (local.set $end (i32.add (local.get $acc) (i32.shl (local.get $n) (i32.const 2))))
+    (loop $l
+      (local.set $v (v128.load (local.get $acc)))
+      (v128.store (local.get $dst)
+        (f64x2.add (v128.load (local.get $dst)) (f64x2.promote_low_f32x4 (local.get $v))))
+      (v128.store offset=16 (local.get $dst)
+        (f64x2.add (v128.load offset=16 (local.get $dst))
+          (f64x2.promote_low_f32x4
+            (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+      (v128.store (local.get $acc) (v128.const i32x4 0 0 0 0))
+      (local.set $acc (i32.add (local.get $acc) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+      (br_if $l (i32.lt_u (local.get $acc) (local.get $end)))))
+
+  ;; Per-channel sums over pixels [p0, p1) of channels-last rows of c values:
+  ;;   sum1[k] += Σ (u − su[k]),  sum2[k] += Σ (u − su[k])·(v − sv[k])
+  ;; accumulated in float32 over blocks of 64 pixels (acc: f32[2c], zero on entry and on return) and
+  ;; in float64 across blocks (sum1, sum2: f64[c]).
+  (func (export "moments")
+    (param $u i32) (param $v i32) (param $su i32) (param $sv i32) (param $c i32)
+    (param $p0 i32) (param $p1 i32) (param $acc i32) (param $sum1 i32) (param $sum2 i32)
+    (local $row i32) (local $k i32) (local $pu i32) (local $pv i32) (local $a i32)
+    (local $blockEnd i32) (local $du v128)
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (if (i32.ge_u (local.get $p0) (local.get $p1)) (then (return)))
+    (loop $blocks
+      (local.set $blockEnd (i32.add (local.get $p0) (i32.const 64)))
+      (if (i32.gt_u (local.get $blockEnd) (local.get $p1)) (then (local.set $blockEnd (local.get $p1))))
+      (loop $pixels
+        (local.set $pu (i32.add (local.get $u) (i32.mul (local.get $p0) (local.get $row))))
+        (local.set $pv (i32.add (local.get $v) (i32.mul (local.get $p0) (local.get $row))))
+        (local.set $k (i32.const 0))
+        (loop $chan
+          (local.set $du
+            (f32x4.sub (v128.load (i32.add (local.get $pu) (local.get $k))) (v128.load (i32.add (local.get $su) (local.get $k)))))
+          (local.set $a (i32.add (local.get $acc) (local.get $k)))
+          (v128.store (local.get $a) (f32x4.add (v128.load (local.get $a)) (local.get $du)))
+          (local.set $a (i32.add (local.get $a) (local.get $row)))
+          (v128.store (local.get $a)
+            (f32x4.add (v128.load (local.get $a))
+              (f32x4.mul (local.get $du)
+                (f32x4.sub (v128.load (i32.add (local.get $pv) (local.get $k))) (v128.load (i32.add (local.get $sv) (local.get $k)))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 16)))
+          (br_if $chan (i32.lt_u (local.get $k) (local.get $row))))
+        (local.set $p0 (i32.add (local.get $p0) (i32.const 1)))
+        (br_if $pixels (i32.lt_u (local.get $p0) (local.get $blockEnd))))
+      (call $flush (local.get $acc) (local.get $sum1) (local.get $c))
+      (call $flush (i32.add (local.get $acc) (local.get $row)) (local.get $sum2) (local.get $c))
+      (br_if $blocks (i32.lt_u (local.get $p0) (local.get $p1)))))
+
+  ;; y = ((x − s[k]) − d[k]) · r[k] over pixels [p0, p1): with s a value of the channel (its first
+  ;; pixel) and d = μ − s, x − s is exact for x near s, so μ ≫ σ costs no precision.
+  (func (export "normalize")
+    (param $x i32) (param $y i32) (param $s i32) (param $d i32) (param $r i32) (param $c i32) (param $p0 i32) (param $p1 i32)
+    (local $row i32) (local $k i32) (local $i i32) (local $end i32)
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (if (i32.ge_u (local.get $p0) (local.get $p1)) (then (return)))
+    (local.set $i (i32.mul (local.get $p0) (local.get $row)))
+    (local.set $end (i32.mul (local.get $p1) (local.get $row)))
+    (loop $pixels
+      (local.set $k (i32.const 0))
+      (loop $chan
+        (v128.store (i32.add (local.get $y) (i32.add (local.get $i) (local.get $k)))
+          (f32x4.mul
+            (f32x4.sub
+              (f32x4.sub (v128.load (i32.add (local.get $x) (i32.add (local.get $i) (local.get $k)))) (v128.load (i32.add (local.get $s) (local.get $k))))
+              (v128.load (i32.add (local.get $d) (local.get $k))))
+            (v128.load (i32.add (local.get $r) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br_if $chan (i32.lt_u (local.get $k) (local.get $row))))
+      (local.set $i (i32.add (local.get $i) (local.get $row)))
+      (br_if $pixels (i32.lt_u (local.get $i) (local.get $end)))))
+
+  ;; out = u·a[k] + v·b[k] + d[k] over pixels [p0, p1).
+  (func (export "combine")
+    (param $u i32) (param $v i32) (param $out i32) (param $a i32) (param $b i32) (param $d i32)
+    (param $c i32) (param $p0 i32) (param $p1 i32)
+    (local $row i32) (local $k i32) (local $i i32) (local $end i32)
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (if (i32.ge_u (local.get $p0) (local.get $p1)) (then (return)))
+    (local.set $i (i32.mul (local.get $p0) (local.get $row)))
+    (local.set $end (i32.mul (local.get $p1) (local.get $row)))
+    (loop $pixels
+      (local.set $k (i32.const 0))
+      (loop $chan
+        (v128.store (i32.add (local.get $out) (i32.add (local.get $i) (local.get $k)))
+          (f32x4.add
+            (f32x4.add
+              (f32x4.mul (v128.load (i32.add (local.get $u) (i32.add (local.get $i) (local.get $k)))) (v128.load (i32.add (local.get $a) (local.get $k))))
+              (f32x4.mul (v128.load (i32.add (local.get $v) (i32.add (local.get $i) (local.get $k)))) (v128.load (i32.add (local.get $b) (local.get $k)))))
+            (v128.load (i32.add (local.get $d) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br_if $chan (i32.lt_u (local.get $k) (local.get $row))))
+      (local.set $i (i32.add (local.get $i) (local.get $row)))
+      (br_if $pixels (i32.lt_u (local.get $i) (local.get $end)))))
+
+  ;; One Adam step over elements [i0, i1) (any alignment; the tail after the last full vector is scalar):
+  ;;   m′ = β1·m + (1−β1)·g,  v′ = β2·v + (1−β2)·g²,  p′ = p − stepSize · m′ / (√v′ · invSqrtBc2 + ε)
+  (func (export "adam")
+    (param $p i32) (param $m i32) (param $v i32) (param $g i32)
+    (param $po i32) (param $mo i32) (param $vo i32) (param $i0 i32) (param $i1 i32)
+    (param $beta1 f32) (param $beta2 f32) (param $stepSize f32) (param $invSqrtBc2 f32) (param $eps f32)
+    (local $off i32) (local $end i32) (local $vecEnd i32)
+    (local $b1 v128) (local $c1 v128) (local $b2 v128) (local $c2 v128) (local $st v128) (local $ib v128) (local $ep v128)
+    (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $b1 (f32x4.splat (local.get $beta1)))
+    (local.set $c1 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta1))))
+    (local.set $b2 (f32x4.splat (local.get $beta2)))
+    (local.set $c2 (f32x4.splat (f32.sub (f32.const 1) (local.get $beta2))))
+    (local.set $st (f32x4.splat (local.get $stepSize)))
+    (local.set $ib (f32x4.splat (local.get $invSqrtBc2)))
+    (local.set $ep (f32x4.splat (local.get $eps)))
+    (local.set $off (i32.shl (local.get $i0) (i32.const 2)))
+    (local.set $end (i32.shl (local.get $i1) (i32.const 2)))
+    (local.set $vecEnd (i32.add (local.get $off) (i32.and (i32.sub (local.get $end) (local.get $off)) (i32.const -16))))
+    (block $vecDone
+      (br_if $vecDone (i32.ge_u (local.get $off) (local.get $vecEnd)))
+      (loop $vec
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $off))))
+        (local.set $mv (f32x4.add (f32x4.mul (local.get $b1) (v128.load (i32.add (local.get $m) (local.get $off))))
+                                  (f32x4.mul (local.get $c1) (local.get $gv))))
+        (local.set $vv (f32x4.add (f32x4.mul (local.get $b2) (v128.load (i32.add (local.get $v) (local.get $off))))
+                                  (f32x4.mul (local.get $c2) (f32x4.mul (local.get $gv) (local.get $gv)))))
+        (v128.store (i32.add (local.get $mo) (local.get $off)) (local.get $mv))
+        (v128.store (i32.add (local.get $vo) (local.get $off)) (local.get $vv))
+        (v128.store (i32.add (local.get $po) (local.get $off))
+          (f32x4.sub (v128.load (i32.add (local.get $p) (local.get $off)))
+            (f32x4.div (f32x4.mul (local.get $st) (local.get $mv))
+              (f32x4.add (f32x4.mul (f32x4.sqrt (local.get $vv)) (local.get $ib)) (local.get $ep)))))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br_if $vec (i32.lt_u (local.get $off) (local.get $vecEnd)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $off) (local.get $end)))
+      (loop $tail
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $off))))
+        (local.set $ms (f32.add (f32.mul (local.get $beta1) (f32.load (i32.add (local.get $m) (local.get $off))))
+                                (f32.mul (f32.sub (f32.const 1) (local.get $beta1)) (local.get $gs))))
+        (local.set $vs (f32.add (f32.mul (local.get $beta2) (f32.load (i32.add (local.get $v) (local.get $off))))
+                                (f32.mul (f32.sub (f32.const 1) (local.get $beta2)) (f32.mul (local.get $gs) (local.get $gs)))))
+        (f32.store (i32.add (local.get $mo) (local.get $off)) (local.get $ms))
+        (f32.store (i32.add (local.get $vo) (local.get $off)) (local.get $vs))
+        (f32.store (i32.add (local.get $po) (local.get $off))
+          (f32.sub (f32.load (i32.add (local.get $p) (local.get $off)))
+            (f32.div (f32.mul (local.get $stepSize) (local.get $ms))
+              (f32.add (f32.mul (f32.sqrt (local.get $vs)) (local.get $invSqrtBc2)) (local.get $eps)))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (br_if $tail (i32.lt_u (local.get $off) (local.get $end)))))))
