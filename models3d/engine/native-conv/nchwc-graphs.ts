@@ -14,7 +14,8 @@
  * tests check every blocked case against the pure-JS backend).
  *
  * The stride-1 input gradient is the same convolution of dy with the flipped, in/out-swapped filter
- * and pads k − 1 − p, so it runs on these kernels too.
+ * and pads k − 1 − p, so it runs on these kernels too, and a stride-2 one as four such convolutions
+ * (stridePhases) — which is also a generator's up-sampling (tfjs's conv2dTranspose is this kernel).
  */
 import onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
@@ -65,28 +66,111 @@ export function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined 
 }
 
 /**
- * Whether `op` on `g` runs on the blocked kernels with block size `block`: 2-D, forward or stride-1
- * input gradient, input channels a multiple of the block (or fewer than 8), and output channels at
- * least a block (padding 1 output channel to 16 would multiply the work by 16).
+ * Whether `op` on `g` runs on the blocked kernels with block size `block`: 2-D, forward, stride-1
+ * input gradient or stride-2 input gradient by phases (stridePhases), input channels a multiple of the
+ * block (or fewer than 8), and output channels at least a block (padding 1 output channel to 16 would
+ * multiply the work by 16).
  */
 export function nchwcApplies(op: ConvOp, g: ConvGeometry, block: number): boolean {
   if (block < 4 || g.dims !== 2) return false;
-  const c = directConv(op, g);
-  if (c === undefined) return false;
-  const inOk = c.inChannels < NCHW_INPUT_BELOW || c.inChannels % block === 0;
-  return inOk && c.outChannels >= block;
+  if (directConv(op, g) === undefined && stridePhases(op, g) === undefined) return false;
+  const [inC, outC] = op === 'forward' ? [g.inChannels, g.outChannels] : [g.outChannels, g.inChannels];
+  const inOk = inC < NCHW_INPUT_BELOW || inC % block === 0;
+  return inOk && outC >= block;
+}
+
+/**
+ * A stride-2 input gradient as four stride-1 convolutions of dy, one per output phase (the parity of
+ * dx's row and column): phase a of an axis gathers the taps t ≡ (a + pb) mod 2, J = ⌈(k − r)/2⌉ of
+ * them, so with k = 3 the phases hold 2×2, 2×1, 1×2 and 1×1 taps, the flipped filter's every other
+ * tap. Their outputs interleave into dx (reshape, concat, reshape). For even input sizes only, and
+ * when no phase would need a negative pad; undefined otherwise.
+ */
+export interface StridePhase {
+  /** dx's parity per axis. */
+  phase: number[];
+  /** First tap of the flipped filter (step 2) and the number of taps, per axis. */
+  tapStart: number[];
+  taps: number[];
+  padBegin: number[];
+  padEnd: number[];
+  /** dx rows per axis in this phase (half the input size). */
+  outSize: number[];
+}
+
+export function stridePhases(op: ConvOp, g: ConvGeometry): StridePhase[] | undefined {
+  if (op !== 'backprop-input' || g.dims !== 2) return undefined;
+  if (!g.strides.every((s) => s === 2) || !g.dilations.every((d) => d === 1)) return undefined;
+  if (g.inSize.some((n) => n % 2 !== 0) || g.kernel.some((k) => k < 2)) return undefined;
+  const axis = (i: number, a: number): { tapStart: number; taps: number; padBegin: number; padEnd: number; outSize: number } => {
+    const [k, pb, q] = [g.kernel[i], g.padBegin[i], g.inSize[i] / 2];
+    const r = (a + pb) % 2;
+    const taps = Math.ceil((k - r) / 2);
+    const padBegin = taps - 1 - Math.floor((a + pb) / 2);
+    return { tapStart: (k - 1 - r) % 2, taps, padBegin, padEnd: q - (g.outSize[i] + padBegin - taps + 1), outSize: q };
+  };
+  const phases: StridePhase[] = [];
+  for (const ah of [0, 1]) {
+    for (const aw of [0, 1]) {
+      const [h, w] = [axis(0, ah), axis(1, aw)];
+      if ([h, w].some((x) => x.padBegin < 0 || x.padEnd < 0)) return undefined;
+      phases.push({
+        phase: [ah, aw],
+        tapStart: [h.tapStart, w.tapStart],
+        taps: [h.taps, w.taps],
+        padBegin: [h.padBegin, w.padBegin],
+        padEnd: [h.padEnd, w.padEnd],
+        outSize: [h.outSize, w.outSize],
+      });
+    }
+  }
+  return phases;
+}
+
+type AddNode = (opType: string, input: string[], output: string, attribute?: InstanceType<typeof onnx.AttributeProto>[], domain?: string) => void;
+
+/**
+ * The blocked weight (OIHWBiBo, or OIHWBo for NCHW input) of a direct convolution from its filter in
+ * HWIO (`hwio`, [kh, kw, in, out]), output channels padded to the block; returns its name.
+ */
+function blockedWeight(add: AddNode, inits: Tensor[], hwio: string, kernel: number[], inChannels: number, outChannels: number, block: number, prefix: string): string {
+  const [kh, kw] = kernel;
+  const outPadded = roundUp(outChannels, block);
+  let w = hwio;
+  if (outPadded !== outChannels) {
+    inits.push(int64(`${prefix}pads`, [0, 0, 0, 0, 0, 0, 0, outPadded - outChannels]));
+    add('Pad', [w, `${prefix}pads`], `${prefix}pad`);
+    w = `${prefix}pad`;
+  }
+  const outBlocks = outPadded / block;
+  if (inChannels < NCHW_INPUT_BELOW) {
+    // OIHWBo: [outBlocks, in, kh, kw, Bo] from [kh·kw, in, outBlocks, Bo].
+    inits.push(int64(`${prefix}5d`, [kh * kw, inChannels, outBlocks, block]));
+    add('Reshape', [w, `${prefix}5d`], `${prefix}split`);
+    add('Transpose', [`${prefix}split`], `${prefix}blocked`, [ints('perm', [2, 1, 0, 3])]);
+  } else {
+    // OIHWBiBo: [outBlocks, inBlocks, kh, kw, Bi, Bo] from [kh·kw, inBlocks, Bi, outBlocks, Bo].
+    inits.push(int64(`${prefix}5d`, [kh * kw, inChannels / block, block, outBlocks, block]));
+    add('Reshape', [w, `${prefix}5d`], `${prefix}split`);
+    add('Transpose', [`${prefix}split`], `${prefix}blocked`, [ints('perm', [3, 1, 0, 2, 4])]);
+  }
+  inits.push(int64(`${prefix}oihw`, [outPadded, inChannels, kh, kw]));
+  add('Reshape', [`${prefix}blocked`, `${prefix}oihw`], `${prefix}w`);
+  return `${prefix}w`;
 }
 
 export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number): Uint8Array {
+  if (!nchwcApplies(op, g, block)) throw new Error(`nchwc graph: ${op} of this geometry is not supported`);
   const c = directConv(op, g);
-  if (c === undefined || !nchwcApplies(op, g, block)) throw new Error(`nchwc graph: ${op} of this geometry is not supported`);
+  const phases = c === undefined ? stridePhases(op, g) : undefined;
   const shapes = graphShapes(op, g);
   const [kh, kw] = g.kernel;
-  const nchwInput = c.inChannels < NCHW_INPUT_BELOW;
-  const outPadded = roundUp(c.outChannels, block);
+  // The direct convolution(s) read dy for an input gradient: in/out channels swapped.
+  const [inC, outC] = op === 'forward' ? [g.inChannels, g.outChannels] : [g.outChannels, g.inChannels];
+  const nchwInput = inC < NCHW_INPUT_BELOW;
   const nodes: Node[] = [];
   const inits: Tensor[] = [];
-  const node = (opType: string, input: string[], output: string, attribute: InstanceType<typeof onnx.AttributeProto>[] = [], domain = ''): void => {
+  const add: AddNode = (opType, input, output, attribute = [], domain = '') => {
     nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
   };
 
@@ -95,37 +179,44 @@ export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number):
   let hwio = 'b';
   if (op === 'backprop-input') {
     inits.push(int64('flip_s', [-1, -1]), int64('flip_e', [-(kh + 1), -(kw + 1)]), int64('flip_a', [0, 1]), int64('flip_st', [-1, -1]));
-    node('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
-    node('Transpose', ['w_flip'], 'w_swap', [ints('perm', [0, 1, 3, 2])]);
+    add('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
+    add('Transpose', ['w_flip'], 'w_swap', [ints('perm', [0, 1, 3, 2])]);
     hwio = 'w_swap';
   }
-  if (outPadded !== c.outChannels) {
-    inits.push(int64('w_pads', [0, 0, 0, 0, 0, 0, 0, outPadded - c.outChannels]));
-    node('Pad', [hwio, 'w_pads'], 'w_pad');
-    hwio = 'w_pad';
-  }
-  const outBlocks = outPadded / block;
-  if (nchwInput) {
-    // OIHWBo: [outBlocks, in, kh, kw, Bo] from [kh·kw, in, outBlocks, Bo].
-    inits.push(int64('w_5d', [kh * kw, c.inChannels, outBlocks, block]), int64('w_oihw', [outPadded, c.inChannels, kh, kw]));
-    node('Reshape', [hwio, 'w_5d'], 'w_split');
-    node('Transpose', ['w_split'], 'w_blocked', [ints('perm', [2, 1, 0, 3])]);
-  } else {
-    // OIHWBiBo: [outBlocks, inBlocks, kh, kw, Bi, Bo] from [kh·kw, inBlocks, Bi, outBlocks, Bo].
-    const inBlocks = c.inChannels / block;
-    inits.push(int64('w_5d', [kh * kw, inBlocks, block, outBlocks, block]), int64('w_oihw', [outPadded, c.inChannels, kh, kw]));
-    node('Reshape', [hwio, 'w_5d'], 'w_split');
-    node('Transpose', ['w_split'], 'w_blocked', [ints('perm', [3, 1, 0, 2, 4])]);
-  }
-  node('Reshape', ['w_blocked', 'w_oihw'], 'w');
-
   const x = nchwInput ? 'x_nchw' : 'x_blocked';
-  if (nchwInput) node('Transpose', ['a'], x, [ints('perm', [0, 3, 1, 2])]);
-  else node('ReorderInput', ['a'], x, [int('channels_last', 1)], NCHWC);
-  const convAttrs = [ints('kernel_shape', g.kernel), ints('strides', c.strides), ints('dilations', c.dilations), ints('pads', [...c.padBegin, ...c.padEnd]), int('group', 1)];
-  node('Conv', [x, 'w'], 'y_blocked', convAttrs, NCHWC);
-  node('ReorderOutput', ['y_blocked'], 'y', [int('channels', c.outChannels), int('channels_last', 1)], NCHWC);
+  if (nchwInput) add('Transpose', ['a'], x, [ints('perm', [0, 3, 1, 2])]);
+  else add('ReorderInput', ['a'], x, [int('channels_last', 1)], NCHWC);
+  const conv = (w: string, kernel: number[], pads: number[], out: string): void => {
+    const attrs = [ints('kernel_shape', kernel), ints('strides', [1, 1]), ints('dilations', [1, 1]), ints('pads', pads), int('group', 1)];
+    add('Conv', [x, w], `${out}_blocked`, attrs, NCHWC);
+    add('ReorderOutput', [`${out}_blocked`], out, [int('channels', outC), int('channels_last', 1)], NCHWC);
+  };
 
+  if (c !== undefined) {
+    const w = blockedWeight(add, inits, hwio, g.kernel, inC, outC, block, 'w_');
+    const attrs = [ints('kernel_shape', g.kernel), ints('strides', c.strides), ints('dilations', c.dilations), ints('pads', [...c.padBegin, ...c.padEnd]), int('group', 1)];
+    add('Conv', [x, w], 'y_blocked', attrs, NCHWC);
+    add('ReorderOutput', ['y_blocked'], 'y', [int('channels', outC), int('channels_last', 1)], NCHWC);
+  } else if (phases !== undefined) {
+    // Each phase's taps, its direct convolution, and dx[2q + a] = phase_a[q] by interleaving.
+    inits.push(int64('ph_axes', [0, 1]), int64('ph_steps', [2, 2]));
+    const [qh, qw] = phases[0].outSize;
+    inits.push(int64('ph_6d', [g.batch, qh, 1, qw, 1, outC]), int64('y_shape', shapes.y));
+    const rows: string[] = [];
+    for (const p of phases) {
+      const tag = `ph${p.phase.join('')}_`;
+      inits.push(int64(`${tag}s`, p.tapStart), int64(`${tag}e`, p.tapStart.map((t, i) => t + 2 * (p.taps[i] - 1) + 1)));
+      add('Slice', [hwio, `${tag}s`, `${tag}e`, 'ph_axes', 'ph_steps'], `${tag}hwio`);
+      const w = blockedWeight(add, inits, `${tag}hwio`, p.taps, inC, outC, block, tag);
+      conv(w, p.taps, [...p.padBegin, ...p.padEnd], `${tag}y`);
+      add('Reshape', [`${tag}y`, 'ph_6d'], `${tag}y6`);
+      rows.push(`${tag}y6`);
+    }
+    add('Concat', [rows[0], rows[1]], 'row0', [int('axis', 4)]);
+    add('Concat', [rows[2], rows[3]], 'row1', [int('axis', 4)]);
+    add('Concat', ['row0', 'row1'], 'y6', [int('axis', 2)]);
+    add('Reshape', ['y6', 'y_shape'], 'y');
+  }
   return encodeConvModel(`voxshift-nchwc-${op}`, nodes, inits, shapes, [NCHWC]);
 }
 

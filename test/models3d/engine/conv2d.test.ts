@@ -94,6 +94,12 @@ const CASES: Case[] = [
   { name: '7×7 16→1 valid (output layer: blocked input gradient)', x: [1, 12, 10, 16], f: [7, 7, 16, 1], stride: 1, pad: 'valid' },
   { name: '4×4 32→16 stride 1 explicit asymmetric (blocked both ways)', x: [1, 7, 6, 32], f: [4, 4, 32, 16], stride: 1, pad: [[0, 0], [1, 2], [2, 1], [0, 0]] },
   { name: '3×3 5→20 same (blocked, 5 NCHW input channels, 20 outputs padded)', x: [1, 6, 7, 5], f: [3, 3, 5, 20], stride: 1, pad: 'same' },
+  // Stride-2 input gradients on the blocked kernels as four phase convolutions (even input sizes).
+  { name: '3×3 16→32 stride 2 same, batch 2, even (blocked input gradient by phases)', x: [2, 10, 8, 16], f: [3, 3, 16, 32], stride: 2, pad: 'same' },
+  { name: '4×4 32→16 stride 2 explicit pad 1 (PatchGAN; blocked by phases)', x: [1, 12, 10, 32], f: [4, 4, 32, 16], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  { name: '3×3 16→16 stride 2 valid, a row never read (blocked by phases)', x: [1, 10, 12, 16], f: [3, 3, 16, 16], stride: 2, pad: 'valid' },
+  { name: '4×4 16→16 stride 2 valid (blocked by phases)', x: [1, 10, 12, 16], f: [4, 4, 16, 16], stride: 2, pad: 'valid' },
+  { name: '3×3 4→16 stride 2 same (phases from 16 dy channels onto 4: not blocked)', x: [1, 8, 8, 4], f: [3, 3, 4, 16], stride: 2, pad: 'same' },
 ];
 
 describe('2-D convolution kernels on wasm against the pure-JS reference', () => {
@@ -251,6 +257,9 @@ describe("2-D convolutions on onnxruntime's CPU kernels (convEngine 'onnxruntime
     expect(backendInfo()?.description).toMatch(/convolutions on onnxruntime-node/);
     const out = transposeConv('wasm', [2, 5, 4, 8], [3, 3, 6, 8], [2, 10, 8, 6], 2, 'same', 50);
     expect(relErr(out, transposeConv('cpu', [2, 5, 4, 8], [3, 3, 6, 8], [2, 10, 8, 6], 2, 'same', 50))).toBeLessThan(1e-4);
+    // a generator's up-sampling (32 → 16 channels, doubling the size): the blocked phase graphs
+    const up = transposeConv('wasm', [1, 6, 5, 32], [3, 3, 16, 32], [1, 12, 10, 16], 2, 'same', 51);
+    expect(relErr(up, transposeConv('cpu', [1, 6, 5, 32], [3, 3, 16, 32], [1, 12, 10, 16], 2, 'same', 51))).toBeLessThan(1e-4);
     const dilated = (backend: string) => {
       tf.setBackend(backend);
       return tf.tidy(() => tf.conv2d(tf.tensor4d(values(1 * 12 * 11 * 3, 5), [1, 12, 11, 3]), tf.tensor4d(values(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]), 1, 'same', 'NHWC', 2).dataSync() as Float32Array);
@@ -268,8 +277,13 @@ describe("2-D convolutions on onnxruntime's CPU kernels (convEngine 'onnxruntime
     expect(convRoute('backprop-input', geo([1, 16, 16, 128], [3, 3, 128, 128], 1, 'same'))).toBe('onnxruntime-blocked');
     expect(convRoute('forward', geo([1, 70, 70, 1], [7, 7, 1, 32], 1, 'valid'))).toBe('onnxruntime-blocked');
     expect(convRoute('backprop-input', geo([1, 70, 70, 32], [7, 7, 32, 1], 1, 'valid'))).toBe('onnxruntime-blocked');
-    // stride 2 input gradients, filter gradients, one output channel, channels off the block: not blocked
-    expect(convRoute('backprop-input', geo([1, 64, 64, 32], [3, 3, 32, 64], 2, 'same'))).toBe('onnxruntime');
+    // stride-2 input gradients of even-sized inputs (and so a generator's conv2dTranspose) by phases
+    expect(convRoute('backprop-input', geo([1, 64, 64, 32], [3, 3, 32, 64], 2, 'same'))).toBe('onnxruntime-blocked');
+    expect(convRoute('backprop-input', geo([1, 66, 66, 64], [4, 4, 64, 128], 2, 'valid'))).toBe('onnxruntime-blocked');
+    expect(convRoute('backprop-input', geo([1, 10, 12, 16], [3, 3, 16, 16], 2, 'valid'))).toBe('onnxruntime-blocked'); // a row never read
+    expect(convRoute('backprop-input', geo([2, 10, 8, 16], [3, 3, 16, 32], 2, 'same'))).toBe('onnxruntime-blocked');
+    // odd input sizes, filter gradients, one output channel, channels off the block: not blocked
+    expect(convRoute('backprop-input', geo([1, 63, 64, 32], [3, 3, 32, 64], 2, 'same'))).toBe('onnxruntime');
     expect(convRoute('backprop-filter', geo([1, 16, 16, 128], [3, 3, 128, 128], 1, 'same'))).toBe('onnxruntime');
     expect(convRoute('forward', geo([1, 64, 64, 32], [7, 7, 32, 1], 1, 'valid'))).toBe('onnxruntime');
     expect(convRoute('forward', geo([2, 6, 5, 40], [3, 3, 40, 36], 1, 'same'))).toBe(block === 8 ? 'onnxruntime-blocked' : 'onnxruntime');

@@ -50,10 +50,10 @@ function runInstanceNorm(shape: number[], offset: number, scale: number): { y: F
   const size = tf.util.sizeFromShape(shape);
   const x = randomValues(size, 11).map((v) => offset + scale * v);
   const g = randomValues(size, 12);
-  const [y, dx] = tf.tidy(() => {
-    const xt = tf.tensor(x, shape) as tf.Tensor4D;
+  const [y, dx] = tf.tidy((): tf.Tensor[] => {
+    const xt: tf.Tensor = tf.tensor(x, shape);
     const gt = tf.tensor(g, shape);
-    return [instanceNorm(xt), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(instanceNorm(a as tf.Tensor4D), gt)))(xt)];
+    return [instanceNorm(xt as tf.Tensor4D), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(instanceNorm(a as tf.Tensor4D), gt)))(xt)];
   });
   const out = { y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, x, g };
   tf.dispose([y, dx]);
