@@ -9,10 +9,7 @@
 import { util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocF32, f32Offset, heapF32 } from './conv2d-util.ts';
-import { simdRuntime, splitRange, type SimdCall } from '../simd/simd-runtime.ts';
-
-/** Below this many values an update stays on the calling thread. */
-const PARALLEL_MIN_VALUES = 1 << 16;
+import { simdRuntime } from '../simd/simd-runtime.ts';
 
 export const ADAM_UPDATE = 'VoxshiftAdamUpdate';
 
@@ -35,16 +32,9 @@ const adamUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const outs = [allocF32(wasm, p.shape), allocF32(wasm, p.shape), allocF32(wasm, p.shape)];
   const rt = simdRuntime();
   if (rt !== undefined) {
-    // float32 arithmetic, as PyTorch's Adam on float32 parameters; the slices start on 4-value boundaries.
-    const addresses = [p, m, v, g, ...outs].map((t) => 4 * f32Offset(wasm, t.dataId));
-    const threads = n >= PARALLEL_MIN_VALUES ? rt.threads : 1;
-    const quads = splitRange(Math.ceil(n / 4), threads);
-    rt.parallel(
-      quads.map(([q0, q1]): SimdCall => ({
-        fn: 'adam',
-        args: [...addresses, 4 * q0, Math.min(n, 4 * q1), beta1, beta2, stepSize, invSqrtBc2, epsilon],
-      })),
-    );
+    // float32 arithmetic, as PyTorch's Adam on float32 parameters.
+    const [ap, am, av, ag, aop, aom, aov] = [p, m, v, g, ...outs].map((t) => 4 * f32Offset(wasm, t.dataId));
+    rt.exports.adam(ap, am, av, ag, aop, aom, aov, 0, n, beta1, beta2, stepSize, invSqrtBc2, epsilon);
     return outs;
   }
   const heap = heapF32(wasm); // after the allocations, which may move the heap

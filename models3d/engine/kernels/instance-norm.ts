@@ -9,7 +9,7 @@
  *   σ² biased.
  * - `VoxshiftInstanceNormGrad`: dy, x̂, r → dx = r · (dy − mean(dy) − x̂ · mean(dy · x̂)).
  *
- * With the SIMD runtime (channels a multiple of 4) both passes run as WebAssembly SIMD on all threads,
+ * With the SIMD runtime (channels a multiple of 4) both passes run as WebAssembly SIMD,
  * the statistics in one pass as shifted sums (x − x₀, with x₀ the sample's first pixel, so that
  * E[d²] − E[d]² does not cancel when |μ| ≫ σ), float32 within blocks of 64 pixels and float64 across;
  * the output as ((x − x₀) − (μ − x₀))·r, which keeps that precision.
@@ -18,7 +18,7 @@
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocF32, f32Offset, heapF32 } from './conv2d-util.ts';
-import { simdRuntime, splitRange, type SimdCall, type SimdRuntime } from '../simd/simd-runtime.ts';
+import { simdRuntime, type SimdRuntime } from '../simd/simd-runtime.ts';
 
 export const INSTANCE_NORM = 'VoxshiftInstanceNorm';
 export const INSTANCE_NORM_GRAD = 'VoxshiftInstanceNormGrad';
@@ -120,52 +120,22 @@ const instanceNormGrad: KernelFunc = ({ inputs, backend }) => {
   return [dx];
 };
 
-/** Below this many values per sample a call stays on the calling thread (waking a worker costs ~20 µs). */
-const PARALLEL_MIN_VALUES = 1 << 15;
-
 /**
- * Per-thread scratch, in bytes from the slot's start (c channels): acc f32[2c], sum1 f64[c],
- * sum2 f64[c], then three f32[c] parameter rows and a row of zeros.
+ * Scratch, in bytes (c channels): acc f32[2c], sum1 f64[c], sum2 f64[c], then three f32[c] parameter
+ * rows and a row of zeros.
  */
-function scratchLayout(c: number): { acc: number; sum1: number; sum2: number; p0: number; p1: number; p2: number; zero: number; bytes: number } {
-  return { acc: 0, sum1: 8 * c, sum2: 16 * c, p0: 24 * c, p1: 28 * c, p2: 32 * c, zero: 36 * c, bytes: 40 * c };
+function scratchLayout(base: number, c: number): Record<'acc' | 'sum1' | 'sum2' | 'p0' | 'p1' | 'p2' | 'zero', number> {
+  return { acc: base, sum1: base + 8 * c, sum2: base + 16 * c, p0: base + 24 * c, p1: base + 28 * c, p2: base + 32 * c, zero: base + 36 * c };
 }
 
-interface Split {
-  slots: number[];
-  ranges: [number, number][];
-}
-
-/** Scratch slots (zeroed) and the pixel range of each thread for one sample of s pixels × c channels. */
-function split(rt: SimdRuntime, s: number, c: number): Split {
-  const threads = s * c >= PARALLEL_MIN_VALUES ? Math.min(rt.threads, s) : 1;
-  const lay = scratchLayout(c);
-  const slots = rt.scratch(lay.bytes).slice(0, threads);
-  return { slots, ranges: splitRange(s, threads) };
-}
-
-/** Σ over threads of the f64 sums each thread's `moments` left in its slot; clears the slots. */
-function sumMoments(wasm: BackendWasm, slots: number[], c: number): { sum1: Float64Array; sum2: Float64Array } {
-  const lay = scratchLayout(c);
+/** The f64 sums `moments` accumulated in the scratch, then cleared for the next sample. */
+function takeMoments(wasm: BackendWasm, at: { sum1: number; sum2: number }, c: number): { sum1: Float64Array; sum2: Float64Array } {
   const buffer = heapF32(wasm).buffer;
-  const sum1 = new Float64Array(c);
-  const sum2 = new Float64Array(c);
-  for (const slot of slots) {
-    const a = new Float64Array(buffer, slot + lay.sum1, c);
-    const b = new Float64Array(buffer, slot + lay.sum2, c);
-    for (let k = 0; k < c; k++) {
-      sum1[k] += a[k];
-      sum2[k] += b[k];
-    }
-    a.fill(0);
-    b.fill(0);
-  }
-  return { sum1, sum2 };
-}
-
-function resetSlots(wasm: BackendWasm, slots: number[], c: number): void {
-  const heap = new Uint8Array(heapF32(wasm).buffer);
-  for (const slot of slots) heap.fill(0, slot, slot + scratchLayout(c).bytes);
+  const [a, b] = [at.sum1, at.sum2].map((p) => new Float64Array(buffer, p, c));
+  const out = { sum1: a.slice(), sum2: b.slice() };
+  a.fill(0);
+  b.fill(0);
+  return out;
 }
 
 function instanceNormSimd(
@@ -175,18 +145,15 @@ function instanceNormSimd(
   { n, s, c }: { n: number; s: number; c: number },
   epsilon: number,
 ): void {
-  const lay = scratchLayout(c);
-  const { slots, ranges } = split(rt, s, c);
-  resetSlots(wasm, slots, c);
+  const at = scratchLayout(rt.scratch(40 * c), c);
   const [xAt, outAt, rAt] = [t.x, t.out, t.rstd].map((u) => 4 * f32Offset(wasm, u.dataId));
-  const [shift, delta, r] = [lay.p0, lay.p1, lay.p2].map((o) => slots[0] + o);
+  const [shift, delta, r] = [at.p0, at.p1, at.p2];
   for (let b = 0; b < n; b++) {
     const xb = xAt + 4 * b * s * c;
-    let heap = heapF32(wasm);
-    heap.copyWithin(shift / 4, xb / 4, xb / 4 + c);
-    rt.parallel(ranges.map(([p0, p1], i): SimdCall => ({ fn: 'moments', args: [xb, xb, shift, shift, c, p0, p1, slots[i] + lay.acc, slots[i] + lay.sum1, slots[i] + lay.sum2] })));
-    const { sum1, sum2 } = sumMoments(wasm, slots, c);
-    heap = heapF32(wasm);
+    heapF32(wasm).copyWithin(shift / 4, xb / 4, xb / 4 + c);
+    rt.exports.moments(xb, xb, shift, shift, c, 0, s, at.acc, at.sum1, at.sum2);
+    const { sum1, sum2 } = takeMoments(wasm, at, c);
+    const heap = heapF32(wasm);
     for (let k = 0; k < c; k++) {
       const d = sum1[k] / s;
       const variance = Math.max(0, sum2[k] / s - d * d);
@@ -194,8 +161,7 @@ function instanceNormSimd(
       heap[r / 4 + k] = 1 / Math.sqrt(variance + epsilon);
       heap[rAt / 4 + b * c + k] = heap[r / 4 + k];
     }
-    const ob = outAt + 4 * b * s * c;
-    rt.parallel(ranges.map(([p0, p1]): SimdCall => ({ fn: 'normalize', args: [xb, ob, shift, delta, r, c, p0, p1] })));
+    rt.exports.normalize(xb, outAt + 4 * b * s * c, shift, delta, r, c, 0, s);
   }
 }
 
@@ -205,28 +171,20 @@ function instanceNormGradSimd(
   t: Record<'dy' | 'xhat' | 'rstd' | 'dx', TensorInfo>,
   { n, s, c }: { n: number; s: number; c: number },
 ): void {
-  const lay = scratchLayout(c);
-  const { slots, ranges } = split(rt, s, c);
-  resetSlots(wasm, slots, c);
+  const at = scratchLayout(rt.scratch(40 * c), c);
   const [dyAt, xhAt, rAt, dxAt] = [t.dy, t.xhat, t.rstd, t.dx].map((u) => 4 * f32Offset(wasm, u.dataId));
-  const [a, bRow, d, zero] = [lay.p0, lay.p1, lay.p2, lay.zero].map((o) => slots[0] + o);
   for (let b = 0; b < n; b++) {
     const off = 4 * b * s * c;
-    rt.parallel(
-      ranges.map(([p0, p1], i): SimdCall => ({
-        fn: 'moments',
-        args: [dyAt + off, xhAt + off, zero, zero, c, p0, p1, slots[i] + lay.acc, slots[i] + lay.sum1, slots[i] + lay.sum2],
-      })),
-    );
-    const { sum1, sum2 } = sumMoments(wasm, slots, c);
+    rt.exports.moments(dyAt + off, xhAt + off, at.zero, at.zero, c, 0, s, at.acc, at.sum1, at.sum2);
+    const { sum1, sum2 } = takeMoments(wasm, at, c);
     const heap = heapF32(wasm);
     for (let k = 0; k < c; k++) {
       const rk = heap[rAt / 4 + b * c + k];
-      heap[a / 4 + k] = rk;
-      heap[bRow / 4 + k] = (-rk * sum2[k]) / s;
-      heap[d / 4 + k] = (-rk * sum1[k]) / s;
+      heap[at.p0 / 4 + k] = rk;
+      heap[at.p1 / 4 + k] = (-rk * sum2[k]) / s;
+      heap[at.p2 / 4 + k] = (-rk * sum1[k]) / s;
     }
-    rt.parallel(ranges.map(([p0, p1]): SimdCall => ({ fn: 'combine', args: [dyAt + off, xhAt + off, dxAt + off, a, bRow, d, c, p0, p1] })));
+    rt.exports.combine(dyAt + off, xhAt + off, dxAt + off, at.p0, at.p1, at.p2, c, 0, s);
   }
 }
 

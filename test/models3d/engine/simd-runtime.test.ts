@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { initBackend, shutdownBackend } from '../../../models3d/engine/backend.ts';
+import { backendInfo, initBackend, shutdownBackend } from '../../../models3d/engine/backend.ts';
 import { instanceNorm } from '../../../models3d/engine/ops/instance-norm.ts';
 import { ADAM_UPDATE, adamUpdateAttrs } from '../../../models3d/engine/kernels/adam-update.ts';
-import { closeSimdRuntime, simdRuntime, splitRange, startSimdRuntime } from '../../../models3d/engine/simd/simd-runtime.ts';
+import { closeSimdRuntime, simdRuntime, startSimdRuntime } from '../../../models3d/engine/simd/simd-runtime.ts';
+import { heapF32 } from '../../../models3d/engine/kernels/conv2d-util.ts';
 import { randomValues } from './conv3d-helpers.ts';
 
 /** y = x̂ and dx of Σ(x̂·g), per sample and channel, in float64 from the float32 inputs. */
@@ -60,22 +61,24 @@ function runInstanceNorm(shape: number[], offset: number, scale: number): { y: F
   return out;
 }
 
-describe('wasm SIMD kernels on 2 threads', () => {
+// 2 threads: the threaded build's shared heap; 1 thread: the plain build's own memory.
+describe.each([2, 1])('wasm SIMD kernels, wasm backend on %i thread(s)', (threads) => {
   beforeAll(async () => {
     shutdownBackend();
-    await initBackend('wasm', { threads: 2, convEngine: 'xnnpack' });
+    await initBackend('wasm', { threads, convEngine: 'xnnpack' });
   });
   afterAll(() => shutdownBackend());
 
-  it('start with the wasm backend on the caller plus one worker thread', () => {
-    expect(simdRuntime()?.threads).toBe(2);
+  it('start with the wasm backend and say so', () => {
+    expect(simdRuntime()).toBeDefined();
+    expect(backendInfo()?.description).toMatch(/instance norm and Adam as voxshift wasm SIMD kernels/);
   });
 
   it.each([
-    { shape: [1, 64, 64, 16], note: 'split over both threads' },
-    { shape: [1, 16, 16, 16, 32], note: '3-D, split' },
-    { shape: [2, 5, 6, 8], note: 'small: the calling thread only' },
-    { shape: [3, 70, 9, 4], note: 'batch 3, split, pixels not a multiple of the 64-pixel block' },
+    { shape: [1, 64, 64, 16], note: '2-D' },
+    { shape: [1, 16, 16, 16, 32], note: '3-D' },
+    { shape: [2, 5, 6, 8], note: 'batch 2, fewer pixels than a 64-pixel block' },
+    { shape: [3, 70, 9, 4], note: 'batch 3, pixels not a multiple of the 64-pixel block' },
   ])('instance norm forward and gradient match a float64 reference: $note', ({ shape }) => {
     const { y, dx, x, g } = runInstanceNorm(shape, 1.5, 4);
     const ref = instanceNormRef64(x, g, shape, 1e-5);
@@ -98,7 +101,7 @@ describe('wasm SIMD kernels on 2 threads', () => {
     closeSimdRuntime();
     expect(simdRuntime()).toBeUndefined();
     const js = runInstanceNorm(shape, -2, 3);
-    await startSimdRuntime(tf.backend() as BackendWasm, 2);
+    await startSimdRuntime(tf.backend() as BackendWasm);
     const toF64 = (a: Float32Array): Float64Array => Float64Array.from(a);
     expect(maxRelError(simd.y, toF64(js.y))).toBeLessThan(1e-5);
     expect(maxRelError(simd.dx, toF64(js.dx))).toBeLessThan(1e-5);
@@ -125,30 +128,15 @@ describe('wasm SIMD kernels on 2 threads', () => {
     tf.dispose(outs);
   });
 
-  it('reports a slice that fails on a worker instead of hanging', () => {
+  it('hands out zeroed, 64-byte aligned scratch on the heap, reused while it is large enough', () => {
     const rt = simdRuntime();
     if (rt === undefined) throw new Error('no SIMD runtime');
-    const [slot] = rt.scratch(64);
-    // The second slice points past the end of the heap: the worker traps, the caller throws.
-    expect(() =>
-      rt.parallel([
-        { fn: 'normalize', args: [slot, slot, slot, slot, slot, 4, 0, 1] },
-        { fn: 'normalize', args: [0xfffffff0, slot, slot, slot, slot, 4, 0, 1] },
-      ]),
-    ).toThrow(/normalize failed on worker 1/);
-    // …and the worker still answers afterwards.
-    expect(() => rt.parallel([{ fn: 'normalize', args: [slot, slot, slot, slot, slot, 4, 0, 1] }, { fn: 'normalize', args: [slot, slot, slot, slot, slot, 4, 0, 1] }])).not.toThrow();
-  });
-
-  it('splits a range into contiguous parts that cover it', () => {
-    expect(splitRange(10, 3)).toEqual([
-      [0, 4],
-      [4, 7],
-      [7, 10],
-    ]);
-    expect(splitRange(1, 2)).toEqual([
-      [0, 1],
-      [1, 1],
-    ]);
+    const heap = (): Uint8Array => new Uint8Array(heapF32(tf.backend() as BackendWasm).buffer);
+    const a = rt.scratch(256);
+    expect(a % 64).toBe(0);
+    heap().fill(7, a, a + 256);
+    const b = rt.scratch(128);
+    expect(b).toBe(a);
+    expect(heap().subarray(b, b + 128).every((v) => v === 0)).toBe(true);
   });
 });
