@@ -15,16 +15,24 @@ interface Case {
   pad: 'same' | 'valid';
 }
 
-// forward: few input channels; input gradient: few output channels, stride 1
+// forward: few input channels (NCHW slabs) or a multiple of 16 (blocked slabs), any stride;
+// input gradient: stride 1, few output channels or a multiple of 16
 const cases: Case[] = [
   { x: [2, 9, 8, 7, 1], w: [7, 7, 7, 1, 16], strides: 1, pad: 'same' },
   { x: [1, 8, 9, 10, 3], w: [3, 4, 3, 3, 20], strides: 1, pad: 'valid' },
   { x: [1, 7, 8, 6, 2], w: [4, 3, 3, 2, 16], strides: [1, 2, 2], pad: 'same' },
+  { x: [1, 6, 7, 8, 1], w: [3, 3, 3, 1, 16], strides: 2, pad: 'same' },
+  { x: [2, 6, 5, 7, 16], w: [3, 3, 3, 16, 16], strides: 1, pad: 'same' },
+  { x: [1, 8, 7, 6, 16], w: [3, 3, 3, 16, 32], strides: 2, pad: 'same' },
+  { x: [1, 9, 8, 8, 32], w: [4, 4, 4, 32, 20], strides: 2, pad: 'valid' },
+  { x: [1, 5, 6, 6, 32], w: [4, 4, 4, 32, 16], strides: 1, pad: 'same' },
 ];
 const gradientCases: Case[] = [
   { x: [2, 8, 9, 7, 16], w: [7, 7, 7, 16, 1], strides: 1, pad: 'same' },
   { x: [1, 9, 8, 10, 20], w: [3, 4, 3, 20, 2], strides: 1, pad: 'valid' },
   { x: [1, 7, 6, 8, 16], w: [4, 2, 4, 16, 3], strides: 1, pad: 'same' },
+  { x: [2, 6, 7, 5, 16], w: [3, 3, 3, 16, 16], strides: 1, pad: 'same' },
+  { x: [1, 7, 6, 6, 16], w: [4, 4, 4, 16, 32], strides: 1, pad: 'same' },
 ];
 
 function runGraph(op: 'forward' | 'backprop-input', g: ReturnType<typeof geometry3d>, block: number, a: Float32Array, b: Float32Array): Float32Array {
@@ -64,10 +72,12 @@ describe('3-D forward convolutions and input gradients as blocked 2-D convolutio
     expect(relError(runGraph('backprop-input', g, block, dy, w), ref)).toBeLessThan(1e-4);
   });
 
-  it('leaves depth strides, many input channels and gradients to the other routes', () => {
+  it('leaves input channels off the block, strided input gradients and filter gradients to the other routes', () => {
     const geo = (x: S5, w: S5, strides: number | [number, number, number]) => geometry3d(tf.backend_util.computeConv3DInfo(x, w, strides, 1, 'same'));
-    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 2), 16)).toBe(false);
-    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 16], 1), 16)).toBe(false);
+    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 2), 16)).toBe(true);
+    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 16], 1), 16)).toBe(true);
+    expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 20], [3, 3, 3, 20, 16], 1), 16)).toBe(false);
+    expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 16], 2), 16)).toBe(false);
     expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 8], 1), 16)).toBe(false);
     expect(nchwc3dApplies('backprop-filter', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 1), 16)).toBe(false);
     expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 1], 2), 16)).toBe(false);
