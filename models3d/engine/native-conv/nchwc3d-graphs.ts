@@ -40,7 +40,7 @@ export function buildNchwc3dConvGraph(op: ConvOp, g: ConvGeometry, block: number
   const shapes = graphShapes(op, g);
   const [kd, kh, kw] = g.kernel;
   const [inD, inH, inW] = c.inSize;
-  const [outD, outH, outW] = c.outSize;
+  const outD = c.outSize[0];
   const ci = c.inChannels;
   const co = c.outChannels;
   const n = g.batch;
