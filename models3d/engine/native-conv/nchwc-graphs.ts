@@ -80,11 +80,11 @@ export function nchwcApplies(op: ConvOp, g: ConvGeometry, block: number): boolea
 }
 
 /**
- * A stride-2 input gradient as four stride-1 convolutions of dy, one per output phase (the parity of
- * dx's row and column): phase a of an axis gathers the taps t ≡ (a + pb) mod 2, J = ⌈(k − r)/2⌉ of
- * them, so with k = 3 the phases hold 2×2, 2×1, 1×2 and 1×1 taps, the flipped filter's every other
- * tap. Their outputs interleave into dx (reshape, concat, reshape). For even input sizes only, and
- * when no phase would need a negative pad; undefined otherwise.
+ * A stride-2 input gradient as 2^dims stride-1 convolutions of dy, one per output phase (the parity
+ * of dx's index along each axis): phase a of an axis gathers the taps t ≡ (a + pb) mod 2, J = ⌈(k − r)/2⌉
+ * of them, so with k = 3 a 2-D gradient's phases hold 2×2, 2×1, 1×2 and 1×1 taps, the flipped
+ * filter's every other tap. Their outputs interleave into dx (reshape, concat, reshape). For even
+ * input sizes only, and when no phase would need a negative pad; undefined otherwise.
  */
 export interface StridePhase {
   /** dx's parity per axis. */
@@ -99,7 +99,7 @@ export interface StridePhase {
 }
 
 export function stridePhases(op: ConvOp, g: ConvGeometry): StridePhase[] | undefined {
-  if (op !== 'backprop-input' || g.dims !== 2) return undefined;
+  if (op !== 'backprop-input') return undefined;
   if (!g.strides.every((s) => s === 2) || !g.dilations.every((d) => d === 1)) return undefined;
   if (g.inSize.some((n) => n % 2 !== 0) || g.kernel.some((k) => k < 2)) return undefined;
   const axis = (i: number, a: number): { tapStart: number; taps: number; padBegin: number; padEnd: number; outSize: number } => {
@@ -110,19 +110,19 @@ export function stridePhases(op: ConvOp, g: ConvGeometry): StridePhase[] | undef
     return { tapStart: (k - 1 - r) % 2, taps, padBegin, padEnd: q - (g.outSize[i] + padBegin - taps + 1), outSize: q };
   };
   const phases: StridePhase[] = [];
-  for (const ah of [0, 1]) {
-    for (const aw of [0, 1]) {
-      const [h, w] = [axis(0, ah), axis(1, aw)];
-      if ([h, w].some((x) => x.padBegin < 0 || x.padEnd < 0)) return undefined;
-      phases.push({
-        phase: [ah, aw],
-        tapStart: [h.tapStart, w.tapStart],
-        taps: [h.taps, w.taps],
-        padBegin: [h.padBegin, w.padBegin],
-        padEnd: [h.padEnd, w.padEnd],
-        outSize: [h.outSize, w.outSize],
-      });
-    }
+  // Every parity combination, the last axis fastest: [0,0], [0,1], [1,0], [1,1] (and [0,0,0] … in 3-D).
+  for (let code = 0; code < 2 ** g.dims; code++) {
+    const phase = g.kernel.map((_, i) => (code >> (g.dims - 1 - i)) & 1);
+    const axes = phase.map((a, i) => axis(i, a));
+    if (axes.some((x) => x.padBegin < 0 || x.padEnd < 0)) return undefined;
+    phases.push({
+      phase,
+      tapStart: axes.map((x) => x.tapStart),
+      taps: axes.map((x) => x.taps),
+      padBegin: axes.map((x) => x.padBegin),
+      padEnd: axes.map((x) => x.padEnd),
+      outSize: axes.map((x) => x.outSize),
+    });
   }
   return phases;
 }

@@ -15,7 +15,7 @@
 import onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
 import { encodeConvModel, graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
-import { directConv, NCHW_INPUT_BELOW } from './nchwc-graphs.ts';
+import { directConv, NCHW_INPUT_BELOW, stridePhases } from './nchwc-graphs.ts';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
@@ -28,100 +28,202 @@ const NCHWC = 'com.microsoft.nchwc';
  * computed) fewer than 8 or a multiple of the block, and at least one block of channels out.
  */
 export function nchwc3dApplies(op: ConvOp, g: ConvGeometry, block: number): boolean {
-  if (g.dims !== 3 || g.dilations.some((d) => d !== 1)) return false;
+  if (g.dims !== 3 || g.dilations.some((d) => d !== 1) || block < 4) return false;
   const c = directConv(op, g);
-  if (block < 4 || c === undefined) return false;
-  return (c.inChannels < NCHW_INPUT_BELOW || c.inChannels % block === 0) && c.outChannels >= block;
+  if (c !== undefined) return (c.inChannels < NCHW_INPUT_BELOW || c.inChannels % block === 0) && c.outChannels >= block;
+  // stride-2 input gradients by phases (dy's channels in blocks, dx's at least one block)
+  return stridePhases(op, g) !== undefined && g.outChannels % block === 0 && g.inChannels >= block;
 }
 
-export function buildNchwc3dConvGraph(op: ConvOp, g: ConvGeometry, block: number): Uint8Array {
-  const c = directConv(op, g);
-  if (c === undefined || !nchwc3dApplies(op, g, block)) throw new Error(`nchwc 3-D graph: ${op} of this geometry is not supported`);
-  const shapes = graphShapes(op, g);
-  const [kd, kh, kw] = g.kernel;
-  const [inD, inH, inW] = c.inSize;
-  const outD = c.outSize[0];
-  const ci = c.inChannels;
-  const co = c.outChannels;
-  const n = g.batch;
-  const outPadded = Math.ceil(co / block) * block;
-  const outBlocks = outPadded / block;
-  const blockedIn = ci >= NCHW_INPUT_BELOW;
-  const sd = c.strides[0];
-  // Slabs read: t + sd·d for t < kd, d < Do, after padBegin zero slabs.
-  const depthPadded = inD + c.padBegin[0] + Math.max(0, sd * (outD - 1) + kd - inD - c.padBegin[0]);
+type AddNode = (opType: string, input: string[], output: string, attribute?: InstanceType<typeof onnx.AttributeProto>[], domain?: string) => void;
+
+function graphBuilder(): { nodes: Node[]; inits: Tensor[]; node: AddNode } {
   const nodes: Node[] = [];
   const inits: Tensor[] = [];
-  const node = (opType: string, input: string[], output: string, attribute: InstanceType<typeof onnx.AttributeProto>[] = [], domain = ''): void => {
+  const node: AddNode = (opType, input, output, attribute = [], domain = '') => {
     nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
   };
+  return { nodes, inits, node };
+}
 
-  const depthPads = [c.padBegin[0], depthPadded - inD - c.padBegin[0]];
-  if (blockedIn) {
-    // x [N, D, H, W, Ci], depth zero-padded → [N·Dp, H, W, Ci] → blocked slabs.
-    inits.push(int64('x_pads', [0, depthPads[0], 0, 0, 0, 0, depthPads[1], 0, 0, 0]), int64('slabs_nhwc', [n * depthPadded, inH, inW, ci]));
+/**
+ * x [N, D, H, W, C] (graph input `a`), zero-padded in depth by `pads`, as slabs [N, Dp, C, H, W]
+ * named `x_depth`: blocked from 8 channels up, plain NCHW below.
+ */
+function depthSlabs(node: AddNode, inits: Tensor[], size: number[], c: number, n: number, pads: number[]): number {
+  const [d, h, w] = size;
+  const depthPadded = d + pads[0] + pads[1];
+  inits.push(int64('x_pads', [0, pads[0], 0, 0, 0, 0, pads[1], 0, 0, 0]), int64('x_5d', [n, depthPadded, c, h, w]));
+  if (c >= NCHW_INPUT_BELOW) {
+    inits.push(int64('slabs_nhwc', [n * depthPadded, h, w, c]));
     node('Pad', ['a', 'x_pads'], 'x_dpad');
     node('Reshape', ['x_dpad', 'slabs_nhwc'], 'x_nhwc');
     node('ReorderInput', ['x_nhwc'], 'x_slabs', [int('channels_last', 1)], NCHWC);
   } else {
-    // x [N, D, H, W, Ci] → [N, D, Ci, H, W], depth zero-padded → slabs [N·Dp, Ci, H, W].
     node('Transpose', ['a'], 'x_ndchw', [ints('perm', [0, 1, 4, 2, 3])]);
-    inits.push(int64('x_pads', [0, depthPads[0], 0, 0, 0, 0, depthPads[1], 0, 0, 0]));
     node('Pad', ['x_ndchw', 'x_pads'], 'x_slabs');
   }
-  inits.push(int64('x_5d', [n, depthPadded, ci, inH, inW]), int64('x_4d', [n * outD, ci, inH, inW]));
   node('Reshape', ['x_slabs', 'x_5d'], 'x_depth');
+  return depthPadded;
+}
 
-  // W [kd, kh, kw, Ci, Co] → per tap OIHWBo [outBlocks, Ci, kh, kw, Bo] from [kd, kh·kw, Ci, outBlocks, Bo],
-  // or OIHWBiBo [outBlocks, inBlocks, kh, kw, Bi, Bo] from [kd, kh·kw, inBlocks, Bi, outBlocks, Bo].
-  let w = 'b';
-  if (op === 'backprop-input') {
-    // flipped in depth, height and width, in and out swapped: [kd, kh, kw, Co_fwd, Ci_fwd]
-    inits.push(int64('flip_s', [-1, -1, -1]), int64('flip_e', g.kernel.map((k) => -(k + 1))), int64('flip_a', [0, 1, 2]), int64('flip_st', [-1, -1, -1]));
-    node('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
-    node('Transpose', ['w_flip'], 'w_swap', [ints('perm', [0, 1, 2, 4, 3])]);
-    w = 'w_swap';
-  }
+/**
+ * A filter in [kd, kh, kw, Ci, Co] (`w`) as per-depth-tap blocked weights [kd, Co', Ci, kh, kw]: OIHWBo
+ * ([outBlocks, Ci, kh, kw, Bo] from [kd, kh·kw, Ci, outBlocks, Bo]) below 8 input channels, else
+ * OIHWBiBo ([outBlocks, inBlocks, kh, kw, Bi, Bo] from [kd, kh·kw, inBlocks, Bi, outBlocks, Bo]).
+ */
+function blockedTapWeights(node: AddNode, inits: Tensor[], w: string, kernel: number[], ci: number, co: number, block: number, prefix: string): string {
+  const [kd, kh, kw] = kernel;
+  const outPadded = Math.ceil(co / block) * block;
+  const outBlocks = outPadded / block;
+  let src = w;
   if (outPadded !== co) {
-    inits.push(int64('w_pads', [0, 0, 0, 0, 0, 0, 0, 0, 0, outPadded - co]));
-    node('Pad', [w, 'w_pads'], 'w_pad');
-    w = 'w_pad';
+    inits.push(int64(`${prefix}pads`, [0, 0, 0, 0, 0, 0, 0, 0, 0, outPadded - co]));
+    node('Pad', [src, `${prefix}pads`], `${prefix}pad`);
+    src = `${prefix}pad`;
   }
-  if (blockedIn) {
-    inits.push(int64('w_split_shape', [kd, kh * kw, ci / block, block, outBlocks, block]));
-    node('Reshape', [w, 'w_split_shape'], 'w_split');
-    node('Transpose', ['w_split'], 'w_blocked', [ints('perm', [0, 4, 2, 1, 3, 5])]);
+  if (ci >= NCHW_INPUT_BELOW) {
+    inits.push(int64(`${prefix}split_shape`, [kd, kh * kw, ci / block, block, outBlocks, block]));
+    node('Reshape', [src, `${prefix}split_shape`], `${prefix}split`);
+    node('Transpose', [`${prefix}split`], `${prefix}blocked`, [ints('perm', [0, 4, 2, 1, 3, 5])]);
   } else {
-    inits.push(int64('w_split_shape', [kd, kh * kw, ci, outBlocks, block]));
-    node('Reshape', [w, 'w_split_shape'], 'w_split');
-    node('Transpose', ['w_split'], 'w_blocked', [ints('perm', [0, 3, 2, 1, 4])]);
+    inits.push(int64(`${prefix}split_shape`, [kd, kh * kw, ci, outBlocks, block]));
+    node('Reshape', [src, `${prefix}split_shape`], `${prefix}split`);
+    node('Transpose', [`${prefix}split`], `${prefix}blocked`, [ints('perm', [0, 3, 2, 1, 4])]);
   }
-  inits.push(int64('w_taps', [kd, outPadded, ci, kh, kw]), int64('zero', [0]), int64('w_oihw', [outPadded, ci, kh, kw]));
-  node('Reshape', ['w_blocked', 'w_taps'], 'w_all');
+  inits.push(int64(`${prefix}taps`, [kd, outPadded, ci, kh, kw]));
+  node('Reshape', [`${prefix}blocked`, `${prefix}taps`], `${prefix}all`);
+  return `${prefix}all`;
+}
 
-  const convAttrs = [
-    ints('kernel_shape', [kh, kw]),
-    ints('strides', [c.strides[1], c.strides[2]]),
-    ints('dilations', [1, 1]),
-    ints('pads', [c.padBegin[1], c.padBegin[2], c.padEnd[1], c.padEnd[2]]),
-    int('group', 1),
-  ];
-  inits.push(int64('depth_axis', [1]), int64('depth_step', [sd]));
+interface TapConvs {
+  /** Blocked per-tap weights [kd, Co', Ci, kh, kw]. */
+  weights: string;
+  kernel: number[];
+  /** First slab of x_depth tap 0 reads; tap t reads from first + t, every `depthStride`-th slab. */
+  first: number;
+  depthStride: number;
+  outD: number;
+  /** Batch·Do, Ci, H, W of the slabs each tap convolves. */
+  slabShape: number[];
+  planeStrides: number[];
+  planePads: number[];
+  prefix: string;
+}
+
+/** Σ over depth taps of the blocked 2-D convolution of the slabs each reads; returns [N·Do, Co', Ho, Wo] (blocked). */
+function depthTapConvs(node: AddNode, inits: Tensor[], t: TapConvs): string {
+  const [kd, kh, kw] = t.kernel;
+  const p = t.prefix;
+  inits.push(int64(`${p}zero`, [0]), int64(`${p}w_oihw`, [-1, t.slabShape[1], kh, kw]));
+  inits.push(int64(`${p}depth_axis`, [1]), int64(`${p}depth_step`, [t.depthStride]), int64(`${p}x_4d`, t.slabShape));
+  const convAttrs = [ints('kernel_shape', [kh, kw]), ints('strides', t.planeStrides), ints('dilations', [1, 1]), ints('pads', t.planePads), int('group', 1)];
   const parts: string[] = [];
-  for (let t = 0; t < kd; t++) {
-    inits.push(int64(`w${t}_s`, [t]), int64(`w${t}_e`, [t + 1]));
-    node('Slice', ['w_all', `w${t}_s`, `w${t}_e`, 'zero'], `w${t}_5d`);
-    node('Reshape', [`w${t}_5d`, 'w_oihw'], `w${t}`);
-    inits.push(int64(`d${t}_s`, [t]), int64(`d${t}_e`, [t + sd * (outD - 1) + 1]));
-    node('Slice', ['x_depth', `d${t}_s`, `d${t}_e`, 'depth_axis', 'depth_step'], `x${t}_5d`);
-    node('Reshape', [`x${t}_5d`, 'x_4d'], `x${t}`);
-    node('Conv', [`x${t}`, `w${t}`], `part${t}`, convAttrs, NCHWC);
-    parts.push(`part${t}`);
+  for (let u = 0; u < kd; u++) {
+    const from = t.first + u;
+    inits.push(int64(`${p}w${u}_s`, [u]), int64(`${p}w${u}_e`, [u + 1]));
+    node('Slice', [t.weights, `${p}w${u}_s`, `${p}w${u}_e`, `${p}zero`], `${p}w${u}_5d`);
+    node('Reshape', [`${p}w${u}_5d`, `${p}w_oihw`], `${p}w${u}`);
+    inits.push(int64(`${p}d${u}_s`, [from]), int64(`${p}d${u}_e`, [from + t.depthStride * (t.outD - 1) + 1]));
+    node('Slice', ['x_depth', `${p}d${u}_s`, `${p}d${u}_e`, `${p}depth_axis`, `${p}depth_step`], `${p}x${u}_5d`);
+    node('Reshape', [`${p}x${u}_5d`, `${p}x_4d`], `${p}x${u}`);
+    node('Conv', [`${p}x${u}`, `${p}w${u}`], `${p}part${u}`, convAttrs, NCHWC);
+    parts.push(`${p}part${u}`);
   }
-  node(parts.length === 1 ? 'Identity' : 'Sum', parts, 'y_blocked');
-  inits.push(int64('y_shape', shapes.y));
-  node('ReorderOutput', ['y_blocked'], 'y_nhwc', [int('channels', co), int('channels_last', 1)], NCHWC);
-  node('Reshape', ['y_nhwc', 'y_shape'], 'y');
+  node(parts.length === 1 ? 'Identity' : 'Sum', parts, `${p}y_blocked`);
+  return `${p}y_blocked`;
+}
 
+/** dy's filter flipped in depth, height and width with in and out swapped: [kd, kh, kw, Co_fwd, Ci_fwd], named `w_swap`. */
+function flippedSwappedFilter(node: AddNode, inits: Tensor[], kernel: number[]): string {
+  inits.push(int64('flip_s', [-1, -1, -1]), int64('flip_e', kernel.map((k) => -(k + 1))), int64('flip_a', [0, 1, 2]), int64('flip_st', [-1, -1, -1]));
+  node('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
+  node('Transpose', ['w_flip'], 'w_swap', [ints('perm', [0, 1, 2, 4, 3])]);
+  return 'w_swap';
+}
+
+export function buildNchwc3dConvGraph(op: ConvOp, g: ConvGeometry, block: number): Uint8Array {
+  if (!nchwc3dApplies(op, g, block)) throw new Error(`nchwc 3-D graph: ${op} of this geometry is not supported`);
+  const c = directConv(op, g);
+  if (c === undefined) return buildPhaseGraph(g, block);
+  const shapes = graphShapes(op, g);
+  const [kd] = g.kernel;
+  const [inD, inH, inW] = c.inSize;
+  const outD = c.outSize[0];
+  const sd = c.strides[0];
+  const { nodes, inits, node } = graphBuilder();
+  // Slabs read: t + sd·d for t < kd, d < Do, after padBegin zero slabs.
+  const padAfter = Math.max(0, sd * (outD - 1) + kd - inD - c.padBegin[0]);
+  depthSlabs(node, inits, c.inSize, c.inChannels, g.batch, [c.padBegin[0], padAfter]);
+  const w = op === 'backprop-input' ? flippedSwappedFilter(node, inits, g.kernel) : 'b';
+  const weights = blockedTapWeights(node, inits, w, g.kernel, c.inChannels, c.outChannels, block, 'w_');
+  const y = depthTapConvs(node, inits, {
+    weights,
+    kernel: g.kernel,
+    first: 0,
+    depthStride: sd,
+    outD,
+    slabShape: [g.batch * outD, c.inChannels, inH, inW],
+    planeStrides: [c.strides[1], c.strides[2]],
+    planePads: [c.padBegin[1], c.padBegin[2], c.padEnd[1], c.padEnd[2]],
+    prefix: '',
+  });
+  inits.push(int64('y_shape', shapes.y));
+  node('ReorderOutput', [y], 'y_nhwc', [int('channels', c.outChannels), int('channels_last', 1)], NCHWC);
+  node('Reshape', ['y_nhwc', 'y_shape'], 'y');
   return encodeConvModel(`voxshift-nchwc3d-${op}`, nodes, inits, shapes, [NCHWC]);
+}
+
+/**
+ * A stride-2 3-D input gradient as eight stride-1 phase convolutions of dy (stridePhases), each as
+ * blocked 2-D convolutions per depth tap over dy's slabs, interleaved into dx
+ * ([N, Qd, 2, Qh, 2, Qw, 2, C] → [N, D, H, W, C]).
+ */
+function buildPhaseGraph(g: ConvGeometry, block: number): Uint8Array {
+  const phases = stridePhases('backprop-input', g);
+  if (phases === undefined) throw new Error('nchwc 3-D graph: no stride phases for this input gradient');
+  const shapes = graphShapes('backprop-input', g);
+  const { nodes, inits, node } = graphBuilder();
+  const n = g.batch;
+  const [co, ci] = [g.outChannels, g.inChannels]; // dy's and dx's channels
+  const [, oh, ow] = g.outSize;
+  const [qd, qh, qw] = phases[0].outSize;
+  const padBefore = Math.max(...phases.map((p) => p.padBegin[0]));
+  const padAfter = Math.max(...phases.map((p) => p.padEnd[0]));
+  depthSlabs(node, inits, g.outSize, co, n, [padBefore, padAfter]);
+  const w = flippedSwappedFilter(node, inits, g.kernel);
+  inits.push(int64('ph_axes', [0, 1, 2]), int64('ph_steps', [2, 2, 2]), int64('ph_8d', [n, qd, 1, qh, 1, qw, 1, ci]), int64('y_shape', shapes.y));
+  let rows: string[] = [];
+  for (const p of phases) {
+    const tag = `ph${p.phase.join('')}_`;
+    inits.push(int64(`${tag}s`, p.tapStart), int64(`${tag}e`, p.tapStart.map((t, i) => t + 2 * (p.taps[i] - 1) + 1)));
+    node('Slice', [w, `${tag}s`, `${tag}e`, 'ph_axes', 'ph_steps'], `${tag}w`);
+    const weights = blockedTapWeights(node, inits, `${tag}w`, p.taps, co, ci, block, tag);
+    const y = depthTapConvs(node, inits, {
+      weights,
+      kernel: p.taps,
+      first: padBefore - p.padBegin[0],
+      depthStride: 1,
+      outD: qd,
+      slabShape: [n * qd, co, oh, ow],
+      planeStrides: [1, 1],
+      planePads: [p.padBegin[1], p.padBegin[2], p.padEnd[1], p.padEnd[2]],
+      prefix: tag,
+    });
+    node('ReorderOutput', [y], `${tag}y`, [int('channels', ci), int('channels_last', 1)], NCHWC);
+    node('Reshape', [`${tag}y`, 'ph_8d'], `${tag}y8`);
+    rows.push(`${tag}y8`);
+  }
+  // Phases come with the width parity fastest: interleave width (axis 6), then height (4), then depth (2).
+  for (const axis of [6, 4, 2]) {
+    const next: string[] = [];
+    for (let i = 0; i < rows.length; i += 2) {
+      const out = `il${axis}_${i / 2}`;
+      node('Concat', [rows[i], rows[i + 1]], out, [int('axis', axis)]);
+      next.push(out);
+    }
+    rows = next;
+  }
+  node('Reshape', [rows[0], 'y_shape'], 'y');
+  return encodeConvModel('voxshift-nchwc3d-phases', nodes, inits, shapes, [NCHWC]);
 }

@@ -12,7 +12,7 @@ interface Case {
   x: S5;
   w: S5;
   strides: number | [number, number, number];
-  pad: 'same' | 'valid';
+  pad: 'same' | 'valid' | number;
 }
 
 // forward: few input channels (NCHW slabs) or a multiple of 16 (blocked slabs), any stride;
@@ -33,6 +33,10 @@ const gradientCases: Case[] = [
   { x: [1, 7, 6, 8, 16], w: [4, 2, 4, 16, 3], strides: 1, pad: 'same' },
   { x: [2, 6, 7, 5, 16], w: [3, 3, 3, 16, 16], strides: 1, pad: 'same' },
   { x: [1, 7, 6, 6, 16], w: [4, 4, 4, 16, 32], strides: 1, pad: 'same' },
+  // stride 2 (and so a 3-D generator's up-sampling): eight phase convolutions, even input sizes
+  { x: [2, 8, 6, 10, 16], w: [3, 3, 3, 16, 32], strides: 2, pad: 'same' },
+  { x: [1, 8, 8, 8, 32], w: [4, 4, 4, 32, 16], strides: 2, pad: 'valid' },
+  { x: [1, 6, 8, 6, 16], w: [4, 4, 4, 16, 16], strides: 2, pad: 1 },
 ];
 
 function runGraph(op: 'forward' | 'backprop-input', g: ReturnType<typeof geometry3d>, block: number, a: Float32Array, b: Float32Array): Float32Array {
@@ -77,7 +81,9 @@ describe('3-D forward convolutions and input gradients as blocked 2-D convolutio
     expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 2), 16)).toBe(true);
     expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 16], 1), 16)).toBe(true);
     expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 20], [3, 3, 3, 20, 16], 1), 16)).toBe(false);
-    expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 16], 2), 16)).toBe(false);
+    expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 16], 2), 16)).toBe(true);
+    expect(nchwc3dApplies('backprop-input', geo([1, 9, 8, 8, 16], [3, 3, 3, 16, 16], 2), 16)).toBe(false); // odd depth
+    expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 1], [4, 4, 4, 1, 64], 2), 16)).toBe(false); // dx of 1 channel
     expect(nchwc3dApplies('forward', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 8], 1), 16)).toBe(false);
     expect(nchwc3dApplies('backprop-filter', geo([1, 8, 8, 8, 1], [3, 3, 3, 1, 16], 1), 16)).toBe(false);
     expect(nchwc3dApplies('backprop-input', geo([1, 8, 8, 8, 16], [3, 3, 3, 16, 1], 2), 16)).toBe(false);
