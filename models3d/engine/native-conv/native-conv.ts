@@ -210,7 +210,7 @@ function genericRoute(op: ConvOp, g: ConvGeometry): boolean {
   // With a few output channels (a generator's or a PatchGAN's output layer) onnxruntime's input
   // gradient and im2col filter gradient are GEMMs one column wide; the wasm kernels' blocked/swapped
   // forms are 3–10× faster there. The narrow filter-gradient forms have no such column.
-  const narrow = op === 'backprop-filter' && filterGradForm(g) !== 'im2col';
+  const narrow = op === 'backprop-filter' && (filterGradForm(g) === 'narrow-x' || filterGradForm(g) === 'narrow-dy');
   if (op !== 'forward' && g.outChannels < FEW_OUTPUT_CHANNELS && !narrow) return false;
   if (op === 'backprop-input' && outputPadding(g) === undefined) return false;
   // onnxruntime builds the whole column matrix at once (5.8 GB for a 7³ 16→1 convolution at 64³);
@@ -246,6 +246,12 @@ function scratchBytes(op: ConvOp, g: ConvGeometry): number {
   const planeTaps = g.dims === 3 ? taps / g.kernel[0] : taps;
   // Per depth tap: the views and their concatenation.
   if (filterGradForm(g) === 'narrow-dy') return 2 * 4 * inVoxels * planeTaps * g.outChannels;
+  if (filterGradForm(g) === 'outer-shifted') {
+    // Per stride parity: views over o0 + J − 1 outer slices, and J shifted copies of dy.
+    const innerTaps = taps / g.kernel[0];
+    const rows = (outVoxels / g.outSize[0]) * (g.outSize[0] + g.kernel[0]);
+    return 2 * 4 * rows * (innerTaps * g.inChannels + g.kernel[0] * g.outChannels);
+  }
   return 2 * 4 * outVoxels * planeTaps * g.inChannels;
 }
 

@@ -66,3 +66,35 @@ describe('narrow convolution graphs on onnxruntime against the pure-JS backend',
     expect(relError(runGraph('backprop-filter', g, false, x, dy), dwRef), `filter gradient (${filterGradForm(g)})`).toBeLessThan(1e-4);
   });
 });
+
+// Wide 3-D layers on larger maps: the filter gradient from plane-tap views per depth-stride parity
+// times dy shifted by each depth tap (outer-shifted), odd and even depth kernels, batch 2.
+const outerShiftedCases: Case[] = [
+  { x: [1, 12, 12, 12, 8], w: [3, 3, 3, 8, 8], strides: 1, pad: 'same' },
+  { x: [2, 24, 20, 22, 8], w: [4, 4, 4, 8, 12], strides: 2, pad: 'same' },
+  { x: [1, 26, 22, 22, 8], w: [3, 4, 3, 8, 9], strides: 2, pad: 'valid' },
+];
+
+describe('outer-shifted filter gradient graphs on onnxruntime against the pure-JS backend', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it.each(outerShiftedCases)('filter gradient: x %j', (c) => {
+    const g = geometry(c);
+    expect(filterGradForm(g)).toBe('outer-shifted');
+    const seed = c.x.reduce((a, b) => a * 7 + b, 3);
+    const x = randomValues(tf.util.sizeFromShape(c.x), seed);
+    const w = randomValues(tf.util.sizeFromShape(c.w), seed + 1);
+    const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, seed + 2);
+    const dwRef = reference(c, x, w, dy)[2];
+    expect(relError(runGraph('backprop-filter', g, false, x, dy), dwRef)).toBeLessThan(1e-4);
+  });
+
+  it('keeps im2col for small maps and for 2-D', () => {
+    expect(filterGradForm(geometry({ x: [1, 8, 8, 8, 256], w: [4, 4, 4, 256, 512], strides: 1, pad: 'same' }))).toBe('im2col');
+    const g2 = { ...geometry({ x: [1, 1, 32, 32, 128], w: [1, 3, 3, 128, 128], strides: 1, pad: 'same' }) };
+    const twoD: ConvGeometry = { ...g2, dims: 2, inSize: g2.inSize.slice(1), outSize: g2.outSize.slice(1), kernel: [3, 3], strides: [1, 1], dilations: [1, 1], padBegin: [1, 1], padEnd: [1, 1] };
+    expect(filterGradForm(twoD)).toBe('im2col');
+  });
+});
