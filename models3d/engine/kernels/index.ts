@@ -4,6 +4,7 @@
  * Other kernel sets are added to KERNEL_SETS.
  */
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { activationConfigs } from './activation.ts';
 import { adamUpdateConfig } from './adam-update.ts';
 import { conv2dKernelConfigs } from './conv2d-kernels.ts';
 import { conv3dKernelConfigs } from './conv3d-kernels.ts';
@@ -14,7 +15,7 @@ import { stockKernels as stock, stockWasmKernel } from './util-stock-kernels.ts'
 
 export { stockWasmKernel };
 
-const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs, [adamUpdateConfig], instanceNormConfigs];
+const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs, [adamUpdateConfig], instanceNormConfigs, activationConfigs];
 
 export function voxshiftWasmKernels(): KernelConfig[] {
   return KERNEL_SETS.flat();

@@ -9,6 +9,7 @@ import {
   type NamedAttrMap,
 } from '@tensorflow/tfjs-core';
 import { mirrorPadFold } from '../ops/mirror-pad-fold.ts';
+import { leakyReluGrad, reluGrad } from './activation.ts';
 
 function single(dy: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(dy) ? dy[0] : dy;
@@ -49,8 +50,11 @@ export const conv3dBackpropInputGrad: GradConfig = {
   },
 };
 
-/** Gradient configs that fix or complete tfjs-core's (register globally with tf.registerGradient). */
-export const gradientFixConfigs: GradConfig[] = [mirrorPadGradFix, conv3dBackpropInputGrad];
+/**
+ * Gradient configs that fix, complete or speed up tfjs-core's (register globally with
+ * tf.registerGradient; the activation gradients fall back to tfjs-core's formulas off wasm).
+ */
+export const gradientFixConfigs: GradConfig[] = [mirrorPadGradFix, conv3dBackpropInputGrad, reluGrad, leakyReluGrad];
 
 /**
  * Registers `gradientFixConfigs` globally (every backend). Call it after tfjs-core's own gradients are

@@ -156,4 +156,65 @@
             (f32.div (f32.mul (local.get $stepSize) (local.get $ms))
               (f32.add (f32.mul (f32.sqrt (local.get $vs)) (local.get $invSqrtBc2)) (local.get $eps)))))
         (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (br_if $tail (i32.lt_u (local.get $off) (local.get $end))))))
+  ;; y = x > 0 ? x : alpha·x over elements [0, n) (alpha = 0: ReLU; NaN stays NaN).
+  (func (export "leaky")
+    (param $x i32) (param $y i32) (param $n i32) (param $alpha f32)
+    (local $off i32) (local $end i32) (local $vecEnd i32) (local $a v128) (local $v v128) (local $s f32)
+    (local.set $a (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $vecDone
+      (br_if $vecDone (i32.eqz (local.get $vecEnd)))
+      (loop $vec
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $off))))
+        (v128.store (i32.add (local.get $y) (local.get $off))
+          (v128.bitselect (local.get $v) (f32x4.mul (local.get $v) (local.get $a))
+            (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0))))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br_if $vec (i32.lt_u (local.get $off) (local.get $vecEnd)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $off) (local.get $end)))
+      (loop $tail
+        (local.set $s (f32.load (i32.add (local.get $x) (local.get $off))))
+        (f32.store (i32.add (local.get $y) (local.get $off))
+          (select (local.get $s) (f32.mul (local.get $s) (local.get $alpha)) (f32.gt (local.get $s) (f32.const 0))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (br_if $tail (i32.lt_u (local.get $off) (local.get $end))))))
+
+  ;; dx = x > 0 ? dy : alpha·dy over [0, n): the (leaky) ReLU gradient. Where x is NaN: NaN when
+  ;; $nanOut is 1 (as tfjs-core's ReLU gradient, dy·step(x)), alpha·dy when 0 (as its leaky ReLU's).
+  (func (export "leaky_grad")
+    (param $x i32) (param $dy i32) (param $dx i32) (param $n i32) (param $alpha f32) (param $nanOut i32)
+    (local $off i32) (local $end i32) (local $vecEnd i32) (local $a v128) (local $v v128) (local $g v128)
+    (local $pos v128) (local $keep v128) (local $s f32) (local $t f32)
+    (local.set $a (f32x4.splat (local.get $alpha)))
+    ;; all ones: never the NaN branch
+    (local.set $keep (i32x4.splat (i32.sub (i32.const 0) (i32.eqz (local.get $nanOut)))))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $vecDone
+      (br_if $vecDone (i32.eqz (local.get $vecEnd)))
+      (loop $vec
+        (local.set $v (v128.load (i32.add (local.get $x) (local.get $off))))
+        (local.set $g (v128.load (i32.add (local.get $dy) (local.get $off))))
+        (local.set $pos (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0)))
+        (v128.store (i32.add (local.get $dx) (local.get $off))
+          (v128.bitselect
+            (v128.bitselect (local.get $g) (f32x4.mul (local.get $g) (local.get $a)) (local.get $pos))
+            (f32x4.mul (local.get $g) (local.get $v))
+            (v128.or (local.get $keep) (v128.or (local.get $pos) (f32x4.le (local.get $v) (v128.const f32x4 0 0 0 0))))))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br_if $vec (i32.lt_u (local.get $off) (local.get $vecEnd)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $off) (local.get $end)))
+      (loop $tail
+        (local.set $s (f32.load (i32.add (local.get $x) (local.get $off))))
+        (local.set $t (f32.load (i32.add (local.get $dy) (local.get $off))))
+        (f32.store (i32.add (local.get $dx) (local.get $off))
+          (select (local.get $t)
+            (select (f32.mul (local.get $t) (local.get $alpha)) (f32.mul (local.get $t) (local.get $s))
+              (i32.or (i32.eqz (local.get $nanOut)) (f32.le (local.get $s) (f32.const 0))))
+            (f32.gt (local.get $s) (f32.const 0))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
         (br_if $tail (i32.lt_u (local.get $off) (local.get $end)))))))

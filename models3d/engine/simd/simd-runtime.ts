@@ -21,6 +21,8 @@ export interface SimdExports {
     p: number, m: number, v: number, g: number, po: number, mo: number, vo: number, i0: number, i1: number,
     beta1: number, beta2: number, stepSize: number, invSqrtBc2: number, eps: number,
   ): void;
+  leaky(x: number, y: number, n: number, alpha: number): void;
+  leaky_grad(x: number, dy: number, dx: number, n: number, alpha: number, nanOut: number): void;
 }
 
 export interface SimdRuntime {
