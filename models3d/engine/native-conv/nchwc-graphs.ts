@@ -73,6 +73,7 @@ export function directConv(op: ConvOp, g: ConvGeometry): DirectConv | undefined 
  */
 export function nchwcApplies(op: ConvOp, g: ConvGeometry, block: number): boolean {
   if (block < 4 || g.dims !== 2) return false;
+  if (op === 'backprop-filter') return swappedFilterGradApplies(g, block);
   if (directConv(op, g) === undefined && stridePhases(op, g) === undefined) return false;
   const [inC, outC] = op === 'forward' ? [g.inChannels, g.outChannels] : [g.outChannels, g.inChannels];
   const inOk = inC < NCHW_INPUT_BELOW || inC % block === 0;
@@ -161,6 +162,7 @@ function blockedWeight(add: AddNode, inits: Tensor[], hwio: string, kernel: numb
 
 export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number): Uint8Array {
   if (!nchwcApplies(op, g, block)) throw new Error(`nchwc graph: ${op} of this geometry is not supported`);
+  if (op === 'backprop-filter') return buildSwappedFilterGradGraph(g, block);
   const c = directConv(op, g);
   const phases = c === undefined ? stridePhases(op, g) : undefined;
   const shapes = graphShapes(op, g);
@@ -218,6 +220,61 @@ export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number):
     add('Reshape', ['y6', 'y_shape'], 'y');
   }
   return encodeConvModel(`voxshift-nchwc-${op}`, nodes, inits, shapes, [NCHWC]);
+}
+
+/** Output positions from which, and channel products up to which, the swapped filter gradient pays. */
+const SWAPPED_MIN_POSITIONS = 1024;
+const SWAPPED_MAX_CHANNEL_PRODUCT = 64 * 64;
+
+/**
+ * Whether a 2-D filter gradient runs as one blocked convolution with batch and channels swapped
+ * (buildSwappedFilterGradGraph): output channels in blocks, at least 8 input channels (fewer keep the
+ * narrow-x graph), a batch below 8 (it becomes the channel count of an NCHW input), dilation 1, and
+ * large maps with few channels — measured per layer against im2col in alternating same-process runs
+ * (this machine is noisy: several runs each): 1.15–1.6× at 3×3 32→64 stride 2 at 128², 1.4–1.6× at
+ * 3×3 64→64 at 64², 1.3–1.4× at 32→32 at 32² batch 2; but 0.8–1.2× (noise) at 1024 positions with
+ * 8192–16384 channel pairs and 0.6–0.7× at 256 positions, which keep im2col.
+ */
+export function swappedFilterGradApplies(g: ConvGeometry, block: number): boolean {
+  if (block < 4 || g.dims !== 2 || g.batch >= NCHW_INPUT_BELOW || g.dilations.some((d) => d !== 1)) return false;
+  if (g.outChannels % block !== 0 || g.inChannels < NCHW_INPUT_BELOW) return false;
+  return g.outSize[0] * g.outSize[1] >= SWAPPED_MIN_POSITIONS && g.inChannels * g.outChannels <= SWAPPED_MAX_CHANNEL_PRODUCT;
+}
+
+/**
+ * dW[th, tw, ci, co] = Σ_{n,h,w} x_pad[n, s·h + th, s·w + tw, ci] · dy[n, h, w, co] is a convolution of
+ * x_pad with channels and batch swapped ([Ci, N, Hp, Wp]: N input channels, Ci samples) by dy as an
+ * oh × ow filter ([Co, N, oh, ow], dilation s), whose kh × kw output is dW: MLAS's blocked kernel with
+ * NCHW input computes it without an im2col.
+ */
+function buildSwappedFilterGradGraph(g: ConvGeometry, block: number): Uint8Array {
+  const shapes = graphShapes('backprop-filter', g);
+  const [kh, kw] = g.kernel;
+  const [oh, ow] = g.outSize;
+  const n = g.batch;
+  const co = g.outChannels;
+  const nodes: Node[] = [];
+  const inits: Tensor[] = [];
+  const add: AddNode = (opType, input, output, attribute = [], domain = '') => {
+    nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
+  };
+  const padAfter = g.inSize.map((size, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - size - g.padBegin[i]));
+  inits.push(int64('x_pads', [0, g.padBegin[0], g.padBegin[1], 0, 0, padAfter[0], padAfter[1], 0]));
+  add('Pad', ['a', 'x_pads'], 'x_pad');
+  add('Transpose', ['x_pad'], 'x_swapped', [ints('perm', [3, 0, 1, 2])]);
+  // dy [N, oh, ow, Co] → OIHWBo [Co/B, N, oh, ow, B] from [N, oh·ow, Co/B, B]
+  inits.push(int64('dy_4d', [n, oh * ow, co / block, block]), int64('w_oihw', [co, n, oh, ow]));
+  add('Reshape', ['b', 'dy_4d'], 'dy_split');
+  add('Transpose', ['dy_split'], 'dy_blocked', [ints('perm', [2, 0, 1, 3])]);
+  add('Reshape', ['dy_blocked', 'w_oihw'], 'w');
+  const attrs = [ints('kernel_shape', [oh, ow]), ints('strides', [1, 1]), ints('dilations', g.strides), ints('pads', [0, 0, 0, 0]), int('group', 1)];
+  add('Conv', ['x_swapped', 'w'], 'dw_blocked', attrs, NCHWC);
+  add('ReorderOutput', ['dw_blocked'], 'dw_nchw', [int('channels', co), int('channels_last', 0)], NCHWC);
+  // [Ci, Co, ≥kh, ≥kw] (the padded input may reach past the last tap) → [kh, kw, Ci, Co]
+  inits.push(int64('crop_s', [0, 0]), int64('crop_e', [kh, kw]), int64('crop_a', [2, 3]));
+  add('Slice', ['dw_nchw', 'crop_s', 'crop_e', 'crop_a'], 'dw_cico');
+  add('Transpose', ['dw_cico'], 'y', [ints('perm', [2, 3, 0, 1])]);
+  return encodeConvModel('voxshift-nchwc-swapped-filter-grad', nodes, inits, shapes, [NCHWC]);
 }
 
 /**

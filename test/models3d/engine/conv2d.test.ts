@@ -100,6 +100,9 @@ const CASES: Case[] = [
   { name: '3×3 16→16 stride 2 valid, a row never read (blocked by phases)', x: [1, 10, 12, 16], f: [3, 3, 16, 16], stride: 2, pad: 'valid' },
   { name: '4×4 16→16 stride 2 valid (blocked by phases)', x: [1, 10, 12, 16], f: [4, 4, 16, 16], stride: 2, pad: 'valid' },
   { name: '3×3 4→16 stride 2 same (phases from 16 dy channels onto 4: not blocked)', x: [1, 8, 8, 4], f: [3, 3, 4, 16], stride: 2, pad: 'same' },
+  // Filter gradients of large maps with few channels: one blocked convolution, batch and channels swapped.
+  { name: '3×3 16→16 same, batch 2, 34×32 (blocked swapped filter gradient)', x: [2, 34, 32, 16], f: [3, 3, 16, 16], stride: 1, pad: 'same' },
+  { name: '4×4 16→32 stride 2 same, 66×64 (blocked swapped filter gradient, dilated by the stride)', x: [1, 66, 64, 16], f: [4, 4, 16, 32], stride: 2, pad: 'same' },
 ];
 
 describe('2-D convolution kernels on wasm against the pure-JS reference', () => {
@@ -285,6 +288,9 @@ describe("2-D convolutions on onnxruntime's CPU kernels (convEngine 'onnxruntime
     // odd input sizes, filter gradients, one output channel, channels off the block: not blocked
     expect(convRoute('backprop-input', geo([1, 63, 64, 32], [3, 3, 32, 64], 2, 'same'))).toBe('onnxruntime');
     expect(convRoute('backprop-filter', geo([1, 16, 16, 128], [3, 3, 128, 128], 1, 'same'))).toBe('onnxruntime');
+    // filter gradients of large maps with few channels: the swapped blocked convolution
+    expect(convRoute('backprop-filter', geo([1, 128, 128, 32], [3, 3, 32, 64], 2, 'same'))).toBe('onnxruntime-blocked');
+    expect(convRoute('backprop-filter', geo([1, 64, 64, 64], [3, 3, 64, 128], 2, 'same'))).toBe('onnxruntime');
     expect(convRoute('forward', geo([1, 64, 64, 32], [7, 7, 32, 1], 1, 'valid'))).toBe('onnxruntime');
     expect(convRoute('forward', geo([2, 6, 5, 40], [3, 3, 40, 36], 1, 'same'))).toBe(block === 8 ? 'onnxruntime-blocked' : 'onnxruntime');
   });
