@@ -128,7 +128,36 @@ export function stridePhases(op: ConvOp, g: ConvGeometry): StridePhase[] | undef
   return phases;
 }
 
-type AddNode = (opType: string, input: string[], output: string, attribute?: InstanceType<typeof onnx.AttributeProto>[], domain?: string) => void;
+export type AddNode = (opType: string, input: string[], output: string, attribute?: InstanceType<typeof onnx.AttributeProto>[], domain?: string) => void;
+
+/** Phase p's taps of a flipped filter (`filter`, spatial axes first): every other tap from tapStart; returns the name. */
+export function phaseTaps(add: AddNode, inits: Tensor[], filter: string, p: StridePhase, tag: string): string {
+  const axes = p.taps.map((_, i) => i);
+  inits.push(int64(`${tag}s`, p.tapStart), int64(`${tag}e`, p.tapStart.map((t, i) => t + 2 * (p.taps[i] - 1) + 1)));
+  inits.push(int64(`${tag}axes`, axes), int64(`${tag}steps`, axes.map(() => 2)));
+  add('Slice', [filter, `${tag}s`, `${tag}e`, `${tag}axes`, `${tag}steps`], `${tag}subfilter`);
+  return `${tag}subfilter`;
+}
+
+/**
+ * dx from its phases' outputs, each reshaped to [N, q1, 1, q2, 1, …, C] and listed with the last
+ * axis's parity fastest (stridePhases' order): concatenated pairwise along the last parity axis, then
+ * the one before, … → [N, q1, 2, q2, 2, …, C], reshaped to `shape`; returns the name.
+ */
+export function interleavePhases(add: AddNode, inits: Tensor[], rows: string[], dims: number, shape: readonly number[]): string {
+  let level = rows;
+  for (let axis = 2 * dims; axis >= 2; axis -= 2) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(`il${axis}_${i / 2}`);
+      add('Concat', [level[i], level[i + 1]], `il${axis}_${i / 2}`, [int('axis', axis)]);
+    }
+    level = next;
+  }
+  inits.push(int64('dx_shape', shape));
+  add('Reshape', [level[0], 'dx_shape'], 'y');
+  return 'y';
+}
 
 /**
  * The blocked weight (OIHWBiBo, or OIHWBo for NCHW input) of a direct convolution from its filter in
@@ -201,23 +230,17 @@ export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number):
     add('ReorderOutput', ['y_blocked'], 'y', [int('channels', outC), int('channels_last', 1)], NCHWC);
   } else if (phases !== undefined) {
     // Each phase's taps, its direct convolution, and dx[2q + a] = phase_a[q] by interleaving.
-    inits.push(int64('ph_axes', [0, 1]), int64('ph_steps', [2, 2]));
     const [qh, qw] = phases[0].outSize;
-    inits.push(int64('ph_6d', [g.batch, qh, 1, qw, 1, outC]), int64('y_shape', shapes.y));
+    inits.push(int64('ph_6d', [g.batch, qh, 1, qw, 1, outC]));
     const rows: string[] = [];
     for (const p of phases) {
       const tag = `ph${p.phase.join('')}_`;
-      inits.push(int64(`${tag}s`, p.tapStart), int64(`${tag}e`, p.tapStart.map((t, i) => t + 2 * (p.taps[i] - 1) + 1)));
-      add('Slice', [hwio, `${tag}s`, `${tag}e`, 'ph_axes', 'ph_steps'], `${tag}hwio`);
-      const w = blockedWeight(add, inits, `${tag}hwio`, p.taps, inC, outC, block, tag);
+      const w = blockedWeight(add, inits, phaseTaps(add, inits, hwio, p, tag), p.taps, inC, outC, block, tag);
       conv(w, p.taps, [...p.padBegin, ...p.padEnd], `${tag}y`);
       add('Reshape', [`${tag}y`, 'ph_6d'], `${tag}y6`);
       rows.push(`${tag}y6`);
     }
-    add('Concat', [rows[0], rows[1]], 'row0', [int('axis', 4)]);
-    add('Concat', [rows[2], rows[3]], 'row1', [int('axis', 4)]);
-    add('Concat', ['row0', 'row1'], 'y6', [int('axis', 2)]);
-    add('Reshape', ['y6', 'y_shape'], 'y');
+    interleavePhases(add, inits, rows, 2, shapes.y);
   }
   return encodeConvModel(`voxshift-nchwc-${op}`, nodes, inits, shapes, [NCHWC]);
 }

@@ -15,7 +15,7 @@
 import onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
 import { encodeConvModel, graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
-import { directConv, NCHW_INPUT_BELOW, stridePhases } from './nchwc-graphs.ts';
+import { directConv, interleavePhases, NCHW_INPUT_BELOW, phaseTaps, stridePhases, type AddNode } from './nchwc-graphs.ts';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
@@ -34,8 +34,6 @@ export function nchwc3dApplies(op: ConvOp, g: ConvGeometry, block: number): bool
   // stride-2 input gradients by phases (dy's channels in blocks, dx's at least one block)
   return stridePhases(op, g) !== undefined && g.outChannels % block === 0 && g.inChannels >= block;
 }
-
-type AddNode = (opType: string, input: string[], output: string, attribute?: InstanceType<typeof onnx.AttributeProto>[], domain?: string) => void;
 
 function graphBuilder(): { nodes: Node[]; inits: Tensor[]; node: AddNode } {
   const nodes: Node[] = [];
@@ -192,13 +190,11 @@ function buildPhaseGraph(g: ConvGeometry, block: number): Uint8Array {
   const padAfter = Math.max(...phases.map((p) => p.padEnd[0]));
   depthSlabs(node, inits, g.outSize, co, n, [padBefore, padAfter]);
   const w = flippedSwappedFilter(node, inits, g.kernel);
-  inits.push(int64('ph_axes', [0, 1, 2]), int64('ph_steps', [2, 2, 2]), int64('ph_8d', [n, qd, 1, qh, 1, qw, 1, ci]), int64('y_shape', shapes.y));
-  let rows: string[] = [];
+  inits.push(int64('ph_8d', [n, qd, 1, qh, 1, qw, 1, ci]));
+  const rows: string[] = [];
   for (const p of phases) {
     const tag = `ph${p.phase.join('')}_`;
-    inits.push(int64(`${tag}s`, p.tapStart), int64(`${tag}e`, p.tapStart.map((t, i) => t + 2 * (p.taps[i] - 1) + 1)));
-    node('Slice', [w, `${tag}s`, `${tag}e`, 'ph_axes', 'ph_steps'], `${tag}w`);
-    const weights = blockedTapWeights(node, inits, `${tag}w`, p.taps, co, ci, block, tag);
+    const weights = blockedTapWeights(node, inits, phaseTaps(node, inits, w, p, tag), p.taps, co, ci, block, tag);
     const y = depthTapConvs(node, inits, {
       weights,
       kernel: p.taps,
@@ -214,16 +210,6 @@ function buildPhaseGraph(g: ConvGeometry, block: number): Uint8Array {
     node('Reshape', [`${tag}y`, 'ph_8d'], `${tag}y8`);
     rows.push(`${tag}y8`);
   }
-  // Phases come with the width parity fastest: interleave width (axis 6), then height (4), then depth (2).
-  for (const axis of [6, 4, 2]) {
-    const next: string[] = [];
-    for (let i = 0; i < rows.length; i += 2) {
-      const out = `il${axis}_${i / 2}`;
-      node('Concat', [rows[i], rows[i + 1]], out, [int('axis', axis)]);
-      next.push(out);
-    }
-    rows = next;
-  }
-  node('Reshape', [rows[0], 'y_shape'], 'y');
+  interleavePhases(node, inits, rows, 3, shapes.y);
   return encodeConvModel('voxshift-nchwc3d-phases', nodes, inits, shapes, [NCHWC]);
 }
