@@ -1,8 +1,10 @@
 /**
- * Leaky ReLU and the (leaky) ReLU gradient as single SIMD passes on the wasm heap. tfjs-wasm's own
- * LeakyRelu runs at ~4.7 ns per value (its ReLU at 0.4), and tfjs-core's gradients compose three
- * kernels each (ReLU: Step, Cast, Multiply; leaky ReLU: Greater, Multiply, Select).
- * - `LeakyRelu` (replaces the stock wasm kernel): y = x > 0 ? x : α·x.
+ * ReLU, leaky ReLU and their gradients as single SIMD passes on the wasm heap. tfjs-wasm's own
+ * LeakyRelu runs at ~4.7 ns per value; its ReLU is fast alone (0.4 ns) but took ~0.5 ms per 32²×128
+ * call inside a training step (XNNPACK's thread pool waking after onnxruntime's convolutions); and
+ * tfjs-core's gradients compose three kernels each (ReLU: Step, Cast, Multiply; leaky ReLU: Greater,
+ * Multiply, Select).
+ * - `Relu`, `LeakyRelu` (replace the stock wasm kernels): y = x < 0 ? α·x : x (α = 0 for ReLU).
  * - `VoxshiftActivationGrad` {x, dy} (alpha, nanOut): dx = x > 0 ? dy : α·dy, and where x is NaN
  *   what tfjs-core's formulas give (ReLU: NaN, leaky ReLU: α·dy); the ReLU and LeakyRelu gradients
  *   below use it on wasm when the SIMD runtime runs, and tfjs-core's formulas everywhere else.
@@ -16,16 +18,18 @@ import { simdRuntime } from '../simd/simd-runtime.ts';
 
 export const ACTIVATION_GRAD = 'VoxshiftActivationGrad';
 
-const leakyRelu: KernelFunc = (args) => {
-  const { inputs, backend, attrs } = args;
-  const { x } = inputs as { x: TensorInfo };
-  const rt = simdRuntime();
-  if (rt === undefined || x.dtype !== 'float32') return runStock(LeakyRelu, args);
-  const wasm = backend as BackendWasm;
-  const out = allocF32(wasm, x.shape);
-  rt.exports.leaky(4 * f32Offset(wasm, x.dataId), 4 * f32Offset(wasm, out.dataId), util.sizeFromShape(x.shape), (attrs as unknown as LeakyReluAttrs).alpha);
-  return out;
-};
+function leakyKernel(kernelName: string, alphaOf: (attrs: unknown) => number): KernelFunc {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x } = inputs as { x: TensorInfo };
+    const rt = simdRuntime();
+    if (rt === undefined || x.dtype !== 'float32') return runStock(kernelName, args);
+    const wasm = backend as BackendWasm;
+    const out = allocF32(wasm, x.shape);
+    rt.exports.leaky(4 * f32Offset(wasm, x.dataId), 4 * f32Offset(wasm, out.dataId), util.sizeFromShape(x.shape), alphaOf(attrs));
+    return out;
+  };
+}
 
 function runStock(name: string, args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] {
   const stock = stockWasmKernel(name);
@@ -49,7 +53,8 @@ const activationGrad: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 export const activationConfigs: KernelConfig[] = [
-  { kernelName: LeakyRelu, backendName: 'wasm', kernelFunc: leakyRelu },
+  { kernelName: Relu, backendName: 'wasm', kernelFunc: leakyKernel(Relu, () => 0) },
+  { kernelName: LeakyRelu, backendName: 'wasm', kernelFunc: leakyKernel(LeakyRelu, (attrs) => (attrs as LeakyReluAttrs).alpha) },
   { kernelName: ACTIVATION_GRAD, backendName: 'wasm', kernelFunc: activationGrad },
 ];
 

@@ -157,7 +157,8 @@
               (f32.add (f32.mul (f32.sqrt (local.get $vs)) (local.get $invSqrtBc2)) (local.get $eps)))))
         (local.set $off (i32.add (local.get $off) (i32.const 4)))
         (br_if $tail (i32.lt_u (local.get $off) (local.get $end))))))
-  ;; y = x > 0 ? x : alpha·x over elements [0, n) (alpha = 0: ReLU; NaN stays NaN).
+  ;; y = (x < 0 ? alpha·x : x) + 0 over elements [0, n): tfjs's leaky ReLU, and with alpha = 0 its
+  ;; ReLU (max(0, x)); NaN stays NaN, and adding +0 turns the −0 of alpha·x into +0.
   (func (export "leaky")
     (param $x i32) (param $y i32) (param $n i32) (param $alpha f32)
     (local $off i32) (local $end i32) (local $vecEnd i32) (local $a v128) (local $v v128) (local $s f32)
@@ -169,8 +170,10 @@
       (loop $vec
         (local.set $v (v128.load (i32.add (local.get $x) (local.get $off))))
         (v128.store (i32.add (local.get $y) (local.get $off))
-          (v128.bitselect (local.get $v) (f32x4.mul (local.get $v) (local.get $a))
-            (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0))))
+          (f32x4.add
+            (v128.bitselect (f32x4.mul (local.get $v) (local.get $a)) (local.get $v)
+              (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0)))
+            (v128.const f32x4 0 0 0 0)))
         (local.set $off (i32.add (local.get $off) (i32.const 16)))
         (br_if $vec (i32.lt_u (local.get $off) (local.get $vecEnd)))))
     (block $done
@@ -178,7 +181,8 @@
       (loop $tail
         (local.set $s (f32.load (i32.add (local.get $x) (local.get $off))))
         (f32.store (i32.add (local.get $y) (local.get $off))
-          (select (local.get $s) (f32.mul (local.get $s) (local.get $alpha)) (f32.gt (local.get $s) (f32.const 0))))
+          (f32.add (select (f32.mul (local.get $s) (local.get $alpha)) (local.get $s) (f32.lt (local.get $s) (f32.const 0)))
+            (f32.const 0)))
         (local.set $off (i32.add (local.get $off) (i32.const 4)))
         (br_if $tail (i32.lt_u (local.get $off) (local.get $end))))))
 
