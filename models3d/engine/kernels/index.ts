@@ -10,12 +10,13 @@ import { conv2dKernelConfigs } from './conv2d-kernels.ts';
 import { conv3dKernelConfigs } from './conv3d-kernels.ts';
 import { instanceNormConfigs } from './instance-norm.ts';
 import { miscKernelConfigs } from './misc-ops.ts';
+import { mirrorPadGradConfig } from './mirror-pad-grad.ts';
 import { registerGradientFixes } from './op-gradient-fixes.ts';
 import { stockKernels as stock, stockWasmKernel } from './util-stock-kernels.ts';
 
 export { stockWasmKernel };
 
-const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs, [adamUpdateConfig], instanceNormConfigs, activationConfigs];
+const KERNEL_SETS: readonly (readonly KernelConfig[])[] = [conv2dKernelConfigs, conv3dKernelConfigs, miscKernelConfigs, [adamUpdateConfig], instanceNormConfigs, activationConfigs, [mirrorPadGradConfig]];
 
 export function voxshiftWasmKernels(): KernelConfig[] {
   return KERNEL_SETS.flat();

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../../volumes/errors.ts';
+import { MIRROR_PAD_GRAD } from '../kernels/mirror-pad-grad.ts';
+import { simdRuntime } from '../simd/simd-runtime.ts';
 
 export type MirrorMode = 'reflect' | 'symmetric';
 
@@ -49,9 +51,18 @@ function foldAxis(dy: tf.Tensor, axis: number, before: number, after: number, n:
   return sum;
 }
 
+/** Whether the one-pass wasm kernel (kernels/mirror-pad-grad.ts) takes this fold. */
+function foldKernelApplies(dy: tf.Tensor, xShape: readonly number[], paddings: ReadonlyArray<readonly [number, number]>): boolean {
+  const rank = xShape.length;
+  if (rank !== 4 && rank !== 5) return false;
+  if (paddings[0].some((p) => p !== 0) || paddings[rank - 1].some((p) => p !== 0)) return false;
+  return tf.getBackend() === 'wasm' && dy.dtype === 'float32' && simdRuntime() !== undefined && tf.getKernel(MIRROR_PAD_GRAD, 'wasm') !== undefined;
+}
+
 /**
  * The gradient of MirrorPad with respect to its input: the centre of `dy` plus every border folded back
- * onto the position it was mirrored from (tfjs-core's own gradient keeps only the centre).
+ * onto the position it was mirrored from (tfjs-core's own gradient keeps only the centre). One wasm
+ * SIMD kernel for spatial paddings of 4-D/5-D tensors on wasm; slab slices, adds and concats otherwise.
  */
 export function mirrorPadFold(
   dy: tf.Tensor,
@@ -63,6 +74,10 @@ export function mirrorPadFold(
     throw new VoxshiftError('INVALID_ARGUMENT', `mirror padding has ${paddings.length} pairs for a rank-${xShape.length} tensor`, {
       param: 'paddings',
     });
+  }
+  if (foldKernelApplies(dy, xShape, paddings)) {
+    const attrs = { xShape: [...xShape], paddings: paddings.map(([b, a]) => [b, a]), mode };
+    return tf.engine().runKernel(MIRROR_PAD_GRAD, { dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   return tf.tidy(() => {
     let g = dy;

@@ -221,4 +221,48 @@
               (i32.or (i32.eqz (local.get $nanOut)) (f32.le (local.get $s) (f32.const 0))))
             (f32.gt (local.get $s) (f32.const 0))))
         (local.set $off (i32.add (local.get $off) (i32.const 4)))
-        (br_if $tail (i32.lt_u (local.get $off) (local.get $end)))))))
+        (br_if $tail (i32.lt_u (local.get $off) (local.get $end))))))
+  ;; The gradient of a mirror padding, one sample: dx (d·h·w rows of c values) := 0, then every row of
+  ;; dy (dp·hp·wp rows) added onto the row it was copied from, x[mapD[z], mapH[y], mapX[x]] (i32 maps).
+  (func (export "mirror_fold")
+    (param $dy i32) (param $dx i32) (param $c i32) (param $h i32) (param $w i32) (param $d i32)
+    (param $dp i32) (param $hp i32) (param $wp i32) (param $mapD i32) (param $mapH i32) (param $mapW i32)
+    (local $row i32) (local $vec i32) (local $z i32) (local $y i32) (local $x i32)
+    (local $src i32) (local $dst i32) (local $k i32) (local $plane i32)
+    (local.set $row (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $vec (i32.and (local.get $row) (i32.const -16)))
+    (memory.fill (local.get $dx) (i32.const 0) (i32.mul (local.get $row) (i32.mul (local.get $d) (i32.mul (local.get $h) (local.get $w)))))
+    (local.set $src (local.get $dy))
+    (local.set $z (i32.const 0))
+    (loop $zs
+      (local.set $plane (i32.mul (i32.load (i32.add (local.get $mapD) (i32.shl (local.get $z) (i32.const 2)))) (local.get $h)))
+      (local.set $y (i32.const 0))
+      (loop $ys
+        (local.set $x (i32.const 0))
+        (loop $xs
+          (local.set $dst (i32.add (local.get $dx) (i32.mul (local.get $row)
+            (i32.add (i32.mul (i32.add (local.get $plane) (i32.load (i32.add (local.get $mapH) (i32.shl (local.get $y) (i32.const 2))))) (local.get $w))
+              (i32.load (i32.add (local.get $mapW) (i32.shl (local.get $x) (i32.const 2))))))))
+          (local.set $k (i32.const 0))
+          (block $vecDone
+            (br_if $vecDone (i32.eqz (local.get $vec)))
+            (loop $v
+              (v128.store (i32.add (local.get $dst) (local.get $k))
+                (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $k))) (v128.load (i32.add (local.get $src) (local.get $k)))))
+              (local.set $k (i32.add (local.get $k) (i32.const 16)))
+              (br_if $v (i32.lt_u (local.get $k) (local.get $vec)))))
+          (block $tailDone
+            (br_if $tailDone (i32.ge_u (local.get $k) (local.get $row)))
+            (loop $t
+              (f32.store (i32.add (local.get $dst) (local.get $k))
+                (f32.add (f32.load (i32.add (local.get $dst) (local.get $k))) (f32.load (i32.add (local.get $src) (local.get $k)))))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br_if $t (i32.lt_u (local.get $k) (local.get $row)))))
+          (local.set $src (i32.add (local.get $src) (local.get $row)))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br_if $xs (i32.lt_u (local.get $x) (local.get $wp))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br_if $ys (i32.lt_u (local.get $y) (local.get $hp))))
+      (local.set $z (i32.add (local.get $z) (i32.const 1)))
+      (br_if $zs (i32.lt_u (local.get $z) (local.get $dp)))))
+)

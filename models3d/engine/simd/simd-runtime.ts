@@ -23,6 +23,7 @@ export interface SimdExports {
   ): void;
   leaky(x: number, y: number, n: number, alpha: number): void;
   leaky_grad(x: number, dy: number, dx: number, n: number, alpha: number, nanOut: number): void;
+  mirror_fold(dy: number, dx: number, c: number, h: number, w: number, d: number, dp: number, hp: number, wp: number, mapD: number, mapH: number, mapW: number): void;
 }
 
 export interface SimdRuntime {
@@ -69,7 +70,7 @@ function watText(shared: boolean): string {
 async function assemble(shared: boolean): Promise<WasmModule> {
   const { default: initWabt } = await import('wabt');
   const wabt = await initWabt();
-  const parsed = wabt.parseWat('kernels.wat', watText(shared), { simd: true, threads: true });
+  const parsed = wabt.parseWat('kernels.wat', watText(shared), { simd: true, threads: true, bulk_memory: true });
   try {
     // Validated by the engine when compiled (wabt's own validate() ignores the parse features).
     return new WebAssemblyApi.Module(parsed.toBinary({}).buffer);

@@ -40,6 +40,9 @@ const padCases: { x: number[]; pads: [number, number][]; mode: Mode }[] = [
   { x: [1, 3, 4, 2], pads: [[0, 0], [3, 3], [4, 2], [0, 0]], mode: 'symmetric' },
   { x: [1, 5, 6, 4, 2], pads: [[0, 0], [1, 1], [3, 2], [2, 3], [0, 0]], mode: 'reflect' },
   { x: [2, 4, 5, 6, 1], pads: [[0, 0], [1, 1], [1, 1], [1, 1], [0, 0]], mode: 'symmetric' },
+  // channel counts with whole SIMD vectors and with a tail (the one-pass wasm kernel)
+  { x: [2, 9, 8, 16], pads: [[0, 0], [3, 3], [3, 3], [0, 0]], mode: 'reflect' },
+  { x: [1, 6, 5, 4, 5], pads: [[0, 0], [1, 2], [2, 1], [1, 1], [0, 0]], mode: 'symmetric' },
 ];
 
 function padLossGrad(c: (typeof padCases)[number]): () => tf.Tensor[] {
@@ -64,6 +67,19 @@ describe('MirrorPad gradient fix', () => {
     expect(relError(dxCpu, expected)).toBeLessThan(1e-6);
     const [dxWasm] = await onBackend('wasm', padLossGrad(c));
     expect(relError(dxWasm, expected)).toBeLessThan(1e-6);
+  });
+
+  it('runs as one wasm kernel (no slab slices or concats) and leaks no tensor', async () => {
+    await tf.setBackend('wasm');
+    const c = padCases[padCases.length - 2];
+    const run = (): void => tf.dispose(tf.tidy(padLossGrad(c)));
+    const info = await tf.profile(run);
+    const names = info.kernels.map((k) => k.name);
+    expect(names).toContain('VoxshiftMirrorPadGrad');
+    expect(names).not.toContain('Concat');
+    const before = tf.memory().numTensors;
+    run();
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('agrees with central finite differences of a nonlinear loss (cpu)', async () => {
