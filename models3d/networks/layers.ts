@@ -22,8 +22,12 @@ export function conv(x: tf.Tensor, w: tf.Tensor, stride: number, padding: number
     const pad = padding === 0 ? 'valid' : ([[0, 0], [padding, padding], [padding, padding], [0, 0]] as ExplicitPadding);
     return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad);
   }
-  const xp = padding === 0 ? x : tf.pad(x, [[0, 0], [padding, padding], [padding, padding], [padding, padding], [0, 0]]);
-  return tf.conv3d(xp as tf.Tensor5D, w as tf.Tensor5D, stride, 'valid');
+  if (padding === 0) return tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, stride, 'valid');
+  // tfjs's conv3d op types `pad` as 'valid' | 'same' only, but its Conv3D kernels and gradient read it
+  // through computeConv3DInfo, which takes a number (zero padding on every side): no padded copy of x
+  // (and of its gradient) per layer, as tf.pad + 'valid' needed.
+  const attrs = { strides: [stride, stride, stride], pad: padding, dataFormat: 'NDHWC', dilations: [1, 1, 1] };
+  return tf.engine().runKernel(tf.Conv3D, { x, filter: w }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** Output size of PyTorch's ConvTranspose along one axis. */
