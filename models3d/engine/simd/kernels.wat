@@ -265,4 +265,25 @@
         (br_if $ys (i32.lt_u (local.get $y) (local.get $hp))))
       (local.set $z (i32.add (local.get $z) (i32.const 1)))
       (br_if $zs (i32.lt_u (local.get $z) (local.get $dp)))))
+
+  ;; out = a + b over elements [0, n).
+  (func (export "add")
+    (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $off i32) (local $end i32) (local $vecEnd i32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $vecDone
+      (br_if $vecDone (i32.eqz (local.get $vecEnd)))
+      (loop $vec
+        (v128.store (i32.add (local.get $out) (local.get $off))
+          (f32x4.add (v128.load (i32.add (local.get $a) (local.get $off))) (v128.load (i32.add (local.get $b) (local.get $off)))))
+        (local.set $off (i32.add (local.get $off) (i32.const 16)))
+        (br_if $vec (i32.lt_u (local.get $off) (local.get $vecEnd)))))
+    (block $done
+      (br_if $done (i32.ge_u (local.get $off) (local.get $end)))
+      (loop $tail
+        (f32.store (i32.add (local.get $out) (local.get $off))
+          (f32.add (f32.load (i32.add (local.get $a) (local.get $off))) (f32.load (i32.add (local.get $b) (local.get $off)))))
+        (local.set $off (i32.add (local.get $off) (i32.const 4)))
+        (br_if $tail (i32.lt_u (local.get $off) (local.get $end))))))
 )

@@ -23,6 +23,7 @@ export interface SimdExports {
   ): void;
   leaky(x: number, y: number, n: number, alpha: number): void;
   leaky_grad(x: number, dy: number, dx: number, n: number, alpha: number, nanOut: number): void;
+  add(a: number, b: number, out: number, n: number): void;
   mirror_fold(dy: number, dx: number, c: number, h: number, w: number, d: number, dp: number, hp: number, wp: number, mapD: number, mapH: number, mapW: number): void;
 }
 

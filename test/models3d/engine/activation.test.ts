@@ -51,6 +51,17 @@ describe('leaky ReLU and the (leaky) ReLU gradient as SIMD kernels on wasm', () 
     sameValues(ours[1], ref[1]);
   });
 
+  it('adds same-shape float32 tensors in one pass and leaves broadcasting and int32 to the stock kernel', async () => {
+    const run = (): tf.Tensor[] => [
+      tf.add(tf.tensor1d(values(1031, 5)), tf.tensor1d(values(1031, 6))),
+      tf.add(tf.tensor2d(values(12, 7), [3, 4]), tf.tensor1d([1, 2, 3, 4])),
+      tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.tensor1d([4, 5, 6], 'int32')),
+    ];
+    const ref = await onBackend('cpu', run);
+    const ours = await onBackend('wasm', run);
+    for (let k = 0; k < ref.length; k++) sameValues(ours[k], ref[k]);
+  });
+
   it('runs each gradient as one kernel instead of three, and leaks no tensor', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor4d(randomValues(2 * 6 * 6 * 8, 9), [2, 6, 6, 8]);
