@@ -29,6 +29,7 @@ const NCHWC = 'com.microsoft.nchwc';
  */
 export function nchwc3dApplies(op: ConvOp, g: ConvGeometry, block: number): boolean {
   if (g.dims !== 3 || g.dilations.some((d) => d !== 1) || block < 4) return false;
+  if (op === 'backprop-filter') return depthChannelsApplies(g, block);
   const c = directConv(op, g);
   if (c !== undefined) return (c.inChannels < NCHW_INPUT_BELOW || c.inChannels % block === 0) && c.outChannels >= block;
   // stride-2 input gradients by phases (dy's channels in blocks, dx's at least one block)
@@ -142,6 +143,7 @@ function flippedSwappedFilter(node: AddNode, inits: Tensor[], kernel: number[]):
 
 export function buildNchwc3dConvGraph(op: ConvOp, g: ConvGeometry, block: number): Uint8Array {
   if (!nchwc3dApplies(op, g, block)) throw new Error(`nchwc 3-D graph: ${op} of this geometry is not supported`);
+  if (op === 'backprop-filter') return buildDepthChannelsFilterGrad(g, block);
   const c = directConv(op, g);
   if (c === undefined) return buildPhaseGraph(g, block);
   const shapes = graphShapes(op, g);
@@ -212,4 +214,56 @@ function buildPhaseGraph(g: ConvGeometry, block: number): Uint8Array {
   }
   interleavePhases(node, inits, rows, 3, shapes.y);
   return encodeConvModel('voxshift-nchwc3d-phases', nodes, inits, shapes, [NCHWC]);
+}
+
+/**
+ * The filter gradient of a 3-D convolution with few input channels (a generator's or PatchGAN's first
+ * layer; filterGradForm 'narrow-x') as one blocked 2-D convolution per depth tap: for tap t the input
+ * slabs t + s·d and dy's slabs d pair up as the channels of a convolution — x as [Ci, N·Do, Hp, Wp]
+ * (Ci samples), dy as an oh × ow filter [Co, N·Do, oh, ow] dilated by the plane strides — whose
+ * kh × kw output is dW[t]. Needs N·Do and Co in whole blocks. Measured against the narrow-x graph
+ * (shifted views + GEMM, 51 MB of columns per depth tap at 64³) in alternating runs: 2.8× for 7³ 1→16
+ * at 64³, 2.3× at 32³.
+ */
+export function depthChannelsApplies(g: ConvGeometry, block: number): boolean {
+  return g.dims === 3 && g.inChannels < NCHW_INPUT_BELOW && g.inChannels <= g.outChannels && (g.batch * g.outSize[0]) % block === 0 && g.outChannels % block === 0;
+}
+
+function buildDepthChannelsFilterGrad(g: ConvGeometry, block: number): Uint8Array {
+  const shapes = graphShapes('backprop-filter', g);
+  const { nodes, inits, node } = graphBuilder();
+  const [kd, kh, kw] = g.kernel;
+  const [oD, oh, ow] = g.outSize;
+  const [n, ci, co] = [g.batch, g.inChannels, g.outChannels];
+  const sd = g.strides[0];
+  const padAfter = g.inSize.map((size, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - size - g.padBegin[i]));
+  const [, hp, wp] = g.inSize.map((size, i) => size + g.padBegin[i] + padAfter[i]);
+  // x [N, D, H, W, Ci] → [Ci, N, Dp, Hp, Wp], zero-padded
+  node('Transpose', ['a'], 'x_cf', [ints('perm', [4, 0, 1, 2, 3])]);
+  inits.push(int64('x_pads', [0, 0, ...g.padBegin, 0, 0, ...padAfter]));
+  node('Pad', ['x_cf', 'x_pads'], 'x_pad');
+  // dy [N, Do, oh, ow, Co] → OIHWBiBo [Co/B, N·Do/B, oh, ow, Bi, Bo] from [N·Do/B, Bi, oh·ow, Co/B, Bo]
+  inits.push(int64('dy_split_shape', [(n * oD) / block, block, oh * ow, co / block, block]), int64('w_oihw', [co, n * oD, oh, ow]));
+  node('Reshape', ['b', 'dy_split_shape'], 'dy_split');
+  node('Transpose', ['dy_split'], 'dy_blocked', [ints('perm', [3, 0, 2, 1, 4])]);
+  node('Reshape', ['dy_blocked', 'w_oihw'], 'w');
+  inits.push(int64('depth_axis', [2]), int64('depth_step', [sd]), int64('slabs_4d', [ci, n * oD, hp, wp]));
+  inits.push(int64('crop_s', [0, 0]), int64('crop_e', [kh, kw]), int64('crop_a', [1, 2]), int64('tap_shape', [1, kh, kw, ci, co]));
+  const attrs = [ints('kernel_shape', [oh, ow]), ints('strides', [1, 1]), ints('dilations', [g.strides[1], g.strides[2]]), ints('pads', [0, 0, 0, 0]), int('group', 1)];
+  const parts: string[] = [];
+  for (let t = 0; t < kd; t++) {
+    inits.push(int64(`d${t}_s`, [t]), int64(`d${t}_e`, [t + sd * (oD - 1) + 1]));
+    node('Slice', ['x_pad', `d${t}_s`, `d${t}_e`, 'depth_axis', 'depth_step'], `x${t}_5d`);
+    node('Reshape', [`x${t}_5d`, 'slabs_4d'], `x${t}`);
+    node('ReorderInput', [`x${t}`], `x${t}_blocked`, [int('channels_last', 0)], NCHWC);
+    node('Conv', [`x${t}_blocked`, 'w'], `dw${t}_blocked`, attrs, NCHWC);
+    // [Ci, Ho, Wo, Co] (the padded input may reach past the last tap) → [1, kh, kw, Ci, Co]
+    node('ReorderOutput', [`dw${t}_blocked`], `dw${t}_nhwc`, [int('channels', co), int('channels_last', 1)], NCHWC);
+    node('Slice', [`dw${t}_nhwc`, 'crop_s', 'crop_e', 'crop_a'], `dw${t}_crop`);
+    node('Transpose', [`dw${t}_crop`], `dw${t}_hwio`, [ints('perm', [1, 2, 0, 3])]);
+    node('Reshape', [`dw${t}_hwio`, 'tap_shape'], `dw${t}`);
+    parts.push(`dw${t}`);
+  }
+  node(parts.length === 1 ? 'Identity' : 'Concat', parts, 'y', parts.length === 1 ? [] : [int('axis', 0)]);
+  return encodeConvModel('voxshift-nchwc3d-depth-channels-filter-grad', nodes, inits, shapes, [NCHWC]);
 }

@@ -92,3 +92,40 @@ describe('3-D forward convolutions and input gradients as blocked 2-D convolutio
     expect(convEngineInfo().engine).toBe('onnxruntime');
   });
 });
+
+// Filter gradients of layers with few input channels: depth slabs as the channels of one blocked
+// convolution per depth tap (batch × output depth and output channels in whole blocks).
+const filterCases: Case[] = [
+  { x: [1, 22, 20, 19, 1], w: [7, 7, 7, 1, 16], strides: 1, pad: 'valid' },
+  { x: [2, 8, 10, 9, 2], w: [3, 3, 3, 2, 16], strides: 1, pad: 'same' },
+  { x: [1, 32, 20, 18, 1], w: [4, 4, 4, 1, 32], strides: 2, pad: 'same' },
+];
+
+describe('3-D filter gradients with depth slabs as channels (onnxruntime blocked kernels)', () => {
+  let block = 0;
+  beforeAll(async () => {
+    await initBackend('cpu');
+    block = configureConvEngine('onnxruntime', 1).nchwcBlock;
+  });
+
+  it.each(filterCases)('matches the pure-JS backend: %j', (c) => {
+    if (block === 0) return;
+    const g = geometry3d(tf.backend_util.computeConv3DInfo(c.x, c.w, c.strides, 1, c.pad));
+    expect(convRoute('backprop-filter', g)).toBe('onnxruntime-blocked');
+    const x = randomValues(tf.util.sizeFromShape(c.x), 7);
+    const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, 8);
+    const ref = tf.tidy(() => {
+      const xt = tf.tensor(x, c.x) as tf.Tensor5D;
+      const dyt = tf.tensor(dy, [g.batch, ...g.outSize, g.outChannels]);
+      return tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(xt, w as tf.Tensor5D, c.strides, c.pad), dyt)))(tf.zeros(c.w)).dataSync() as Float32Array;
+    });
+    expect(relError(runConvGraph(buildNchwc3dConvGraph('backprop-filter', g, block), 'backprop-filter', g, x, dy), ref)).toBeLessThan(1e-4);
+  });
+
+  it('keeps wide layers and output depths off the block on the other graphs', () => {
+    const geo = (x: S5, w: S5) => geometry3d(tf.backend_util.computeConv3DInfo(x, w, 1, 1, 'same'));
+    expect(nchwc3dApplies('backprop-filter', geo([1, 10, 8, 8, 1], [3, 3, 3, 1, 16]), 16)).toBe(false);
+    expect(nchwc3dApplies('backprop-filter', geo([1, 16, 8, 8, 16], [3, 3, 3, 16, 16]), 16)).toBe(false);
+    expect(nchwc3dApplies('backprop-filter', geo([1, 16, 8, 8, 1], [3, 3, 3, 1, 8]), 16)).toBe(false);
+  });
+});
