@@ -271,14 +271,15 @@ async function startWasm(requested: number | undefined, log: (msg: string) => vo
   registerWasmKernels();
   const actual = wasm.getThreadsCount();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  // VOXSHIFT_SIMD=0 keeps instance norm and Adam on their JavaScript loops (for A/B benchmarks).
+  // VOXSHIFT_SIMD=0 keeps instance norm, Adam, the activations, Add and the mirror-pad gradient on
+  // their JavaScript loops / stock kernels (for A/B benchmarks).
   const simdKernels = backend !== undefined && process.env.VOXSHIFT_SIMD !== '0' ? await startSimdRuntime(backend) : undefined;
   const info: BackendInfo = {
     backend: 'wasm',
     threads: actual,
     description:
       `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'}) with voxshift kernels` +
-      (simdKernels !== undefined ? ' (instance norm and Adam as voxshift wasm SIMD kernels)' : ''),
+      (simdKernels !== undefined ? ' (instance norm and Adam as voxshift wasm SIMD kernels, with the activations, Add and the mirror-pad gradient)' : ''),
   };
   if (actual !== threads) log(`voxshift: asked the wasm backend for ${threads} threads, it runs ${actual}`);
   state.wasm = { info, requestedThreads: wanted };

@@ -1,5 +1,5 @@
 /**
- * ReLU, leaky ReLU, their gradients and same-shape Add as single SIMD passes on the wasm heap. tfjs-wasm's own
+ * ReLU, leaky ReLU, their gradient and same-shape Add as single SIMD passes on the wasm heap. tfjs-wasm's own
  * LeakyRelu runs at ~4.7 ns per value; its ReLU is fast alone (0.4 ns) but took ~0.5 ms per 32²×128
  * call inside a training step (XNNPACK's thread pool waking after onnxruntime's convolutions); and
  * tfjs-core's gradients compose three kernels each (ReLU: Step, Cast, Multiply; leaky ReLU: Greater,
@@ -7,10 +7,9 @@
  * - `Relu`, `LeakyRelu` (replace the stock wasm kernels): y = x < 0 ? α·x : x (α = 0 for ReLU).
  * - `VoxshiftActivationGrad` {x, dy} (alpha, nanOut): dx = x > 0 ? dy : α·dy, and where x is NaN
  *   what tfjs-core's formulas give (ReLU: NaN, leaky ReLU: α·dy); the ReLU and LeakyRelu gradients
- *   below use it on wasm when the SIMD runtime runs, and tfjs-core's formulas everywhere else.
+ *   (op-gradient-fixes.ts) use it on wasm when the SIMD runtime runs, tfjs-core's formulas elsewhere.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { Add, LeakyRelu, Relu, util, type GradConfig, type KernelConfig, type KernelFunc, type LeakyReluAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { Add, LeakyRelu, Relu, util, type KernelConfig, type KernelFunc, type LeakyReluAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocF32, f32Offset } from './conv2d-util.ts';
 import { stockWasmKernel } from './util-stock-kernels.ts';
@@ -75,36 +74,3 @@ export const activationConfigs: KernelConfig[] = [
   { kernelName: LeakyRelu, backendName: 'wasm', kernelFunc: leakyKernel(LeakyRelu, (attrs) => (attrs as LeakyReluAttrs).alpha) },
   { kernelName: ACTIVATION_GRAD, backendName: 'wasm', kernelFunc: activationGrad },
 ];
-
-function fusedGradAvailable(x: tf.Tensor, dy: tf.Tensor): boolean {
-  return tf.getBackend() === 'wasm' && simdRuntime() !== undefined && x.dtype === 'float32' && dy.dtype === 'float32' && tf.getKernel(ACTIVATION_GRAD, 'wasm') !== undefined;
-}
-
-function single(dy: tf.Tensor | tf.Tensor[]): tf.Tensor {
-  return Array.isArray(dy) ? dy[0] : dy;
-}
-
-/** ReLU's gradient: one kernel on wasm, tfjs-core's dy·step(x) elsewhere. */
-export const reluGrad: GradConfig = {
-  kernelName: Relu,
-  inputsToSave: ['x'],
-  gradFunc: (dyIn, saved) => {
-    const [x] = saved;
-    const dy = single(dyIn);
-    if (fusedGradAvailable(x, dy)) return { x: () => tf.engine().runKernel(ACTIVATION_GRAD, { x, dy }, { alpha: 0, nanOut: true }) as tf.Tensor };
-    return { x: () => tf.mul(dy, tf.cast(tf.step(x), 'float32')) };
-  },
-};
-
-/** Leaky ReLU's gradient: one kernel on wasm, tfjs-core's where(x > 0, dy, α·dy) elsewhere. */
-export const leakyReluGrad: GradConfig = {
-  kernelName: LeakyRelu,
-  inputsToSave: ['x'],
-  gradFunc: (dyIn, saved, attrs) => {
-    const [x] = saved;
-    const dy = single(dyIn);
-    const { alpha } = attrs as unknown as LeakyReluAttrs;
-    if (fusedGradAvailable(x, dy)) return { x: () => tf.engine().runKernel(ACTIVATION_GRAD, { x, dy }, { alpha, nanOut: false }) as tf.Tensor };
-    return { x: () => tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha)) };
-  },
-};

@@ -34,7 +34,7 @@ const adamUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   if (rt !== undefined) {
     // float32 arithmetic, as PyTorch's Adam on float32 parameters.
     const [ap, am, av, ag, aop, aom, aov] = [p, m, v, g, ...outs].map((t) => 4 * f32Offset(wasm, t.dataId));
-    rt.exports.adam(ap, am, av, ag, aop, aom, aov, 0, n, beta1, beta2, stepSize, invSqrtBc2, epsilon);
+    rt.exports.adam(ap, am, av, ag, aop, aom, aov, n, beta1, beta2, stepSize, invSqrtBc2, epsilon);
     return outs;
   }
   const heap = heapF32(wasm); // after the allocations, which may move the heap

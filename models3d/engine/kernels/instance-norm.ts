@@ -151,7 +151,7 @@ function instanceNormSimd(
   for (let b = 0; b < n; b++) {
     const xb = xAt + 4 * b * s * c;
     heapF32(wasm).copyWithin(shift / 4, xb / 4, xb / 4 + c);
-    rt.exports.moments(xb, xb, shift, shift, c, 0, s, at.acc, at.sum1, at.sum2);
+    rt.exports.moments(xb, xb, shift, shift, c, s, at.acc, at.sum1, at.sum2);
     const { sum1, sum2 } = takeMoments(wasm, at, c);
     const heap = heapF32(wasm);
     for (let k = 0; k < c; k++) {
@@ -161,7 +161,7 @@ function instanceNormSimd(
       heap[r / 4 + k] = 1 / Math.sqrt(variance + epsilon);
       heap[rAt / 4 + b * c + k] = heap[r / 4 + k];
     }
-    rt.exports.normalize(xb, outAt + 4 * b * s * c, shift, delta, r, c, 0, s);
+    rt.exports.normalize(xb, outAt + 4 * b * s * c, shift, delta, r, c, s);
   }
 }
 
@@ -175,7 +175,7 @@ function instanceNormGradSimd(
   const [dyAt, xhAt, rAt, dxAt] = [t.dy, t.xhat, t.rstd, t.dx].map((u) => 4 * f32Offset(wasm, u.dataId));
   for (let b = 0; b < n; b++) {
     const off = 4 * b * s * c;
-    rt.exports.moments(dyAt + off, xhAt + off, at.zero, at.zero, c, 0, s, at.acc, at.sum1, at.sum2);
+    rt.exports.moments(dyAt + off, xhAt + off, at.zero, at.zero, c, s, at.acc, at.sum1, at.sum2);
     const { sum1, sum2 } = takeMoments(wasm, at, c);
     const heap = heapF32(wasm);
     for (let k = 0; k < c; k++) {
@@ -184,7 +184,7 @@ function instanceNormGradSimd(
       heap[at.p1 / 4 + k] = (-rk * sum2[k]) / s;
       heap[at.p2 / 4 + k] = (-rk * sum1[k]) / s;
     }
-    rt.exports.combine(dyAt + off, xhAt + off, dxAt + off, at.p0, at.p1, at.p2, c, 0, s);
+    rt.exports.combine(dyAt + off, xhAt + off, dxAt + off, at.p0, at.p1, at.p2, c, s);
   }
 }
 

@@ -2,14 +2,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   Conv3DBackpropFilterV2,
   Conv3DBackpropInputV2,
+  LeakyRelu,
   MirrorPad,
+  Relu,
   type Conv3DBackpropInputV2Attrs,
+  type LeakyReluAttrs,
   type GradConfig,
   type MirrorPadAttrs,
   type NamedAttrMap,
 } from '@tensorflow/tfjs-core';
 import { mirrorPadFold } from '../ops/mirror-pad-fold.ts';
-import { leakyReluGrad, reluGrad } from './activation.ts';
+import { ACTIVATION_GRAD } from './activation.ts';
+import { simdKernelUsable } from '../simd/simd-runtime.ts';
 
 function single(dy: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(dy) ? dy[0] : dy;
@@ -47,6 +51,35 @@ export const conv3dBackpropInputGrad: GradConfig = {
           { strides, pad, filterShape: filter.shape } as unknown as NamedAttrMap,
         ) as tf.Tensor,
     };
+  },
+};
+
+function activationGradKernel(x: tf.Tensor, dy: tf.Tensor): boolean {
+  return x.dtype === 'float32' && dy.dtype === 'float32' && simdKernelUsable(ACTIVATION_GRAD);
+}
+
+/** ReLU's gradient: one kernel on wasm (activation.ts), tfjs-core's dy·step(x) elsewhere. */
+export const reluGrad: GradConfig = {
+  kernelName: Relu,
+  inputsToSave: ['x'],
+  gradFunc: (dyIn, saved) => {
+    const [x] = saved;
+    const dy = single(dyIn);
+    if (activationGradKernel(x, dy)) return { x: () => tf.engine().runKernel(ACTIVATION_GRAD, { x, dy }, { alpha: 0, nanOut: true }) as tf.Tensor };
+    return { x: () => tf.mul(dy, tf.cast(tf.step(x), 'float32')) };
+  },
+};
+
+/** Leaky ReLU's gradient: one kernel on wasm (activation.ts), tfjs-core's where(x > 0, dy, α·dy) elsewhere. */
+export const leakyReluGrad: GradConfig = {
+  kernelName: LeakyRelu,
+  inputsToSave: ['x'],
+  gradFunc: (dyIn, saved, attrs) => {
+    const [x] = saved;
+    const dy = single(dyIn);
+    const { alpha } = attrs as unknown as LeakyReluAttrs;
+    if (activationGradKernel(x, dy)) return { x: () => tf.engine().runKernel(ACTIVATION_GRAD, { x, dy }, { alpha, nanOut: false }) as tf.Tensor };
+    return { x: () => tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha)) };
   },
 };
 

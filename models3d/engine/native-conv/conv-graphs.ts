@@ -65,6 +65,14 @@ export function outputPadding(g: ConvGeometry): number[] | undefined {
   return op.every((p, i) => p >= 0 && p < Math.max(g.strides[i], g.dilations[i])) ? op : undefined;
 }
 
+/**
+ * Padding after the input along each spatial axis so that every kernel tap's strided view over the
+ * output positions fits: (out − 1)·s + k rows after the begin padding (0 where the input already has them).
+ */
+export function viewPadAfter(g: ConvGeometry): number[] {
+  return g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]));
+}
+
 /** Below this many channels on one side, the filter gradient shifts that side only (see filterGradForm). */
 export const NARROW_CHANNELS = 8;
 
@@ -155,8 +163,7 @@ export function encodeConvModel(
 function filterGradientIm2col(g: ConvGeometry, nodes: Node[], inits: Tensor[]): void {
   const d = g.dims;
   const rows = g.batch * prod(g.outSize);
-  // Pad so every tap's view fits: (out − 1)·s + k rows after the begin padding.
-  const padAfter = g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]));
+  const padAfter = viewPadAfter(g);
   inits.push(int64('pads', [0, ...g.padBegin, 0, 0, ...padAfter, 0]));
   nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['a', 'pads'], output: ['x_pad'] }));
   inits.push(int64('rows_dy', [rows, g.outChannels]));
@@ -177,14 +184,12 @@ function filterGradientIm2col(g: ConvGeometry, nodes: Node[], inits: Tensor[]): 
       views.push(name);
     }
     const cols = `cols${t}`;
-    if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [`${cols}_nd`] }));
-    else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [`${cols}_nd`], attribute: [int('axis', d + 1)] }));
+    nodes.push(concatNode(views, `${cols}_nd`, d + 1));
     nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: [`${cols}_nd`, 'rows_cols'], output: [cols] }));
     nodes.push(onnx.NodeProto.create({ opType: 'Gemm', input: [cols, 'dy_2d'], output: [`dw${t}`], attribute: [int('transA', 1)] }));
     parts.push(`dw${t}`);
   }
-  if (parts.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: parts, output: ['dw'] }));
-  else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: parts, output: ['dw'], attribute: [int('axis', 0)] }));
+  nodes.push(concatNode(parts, 'dw', 0));
   inits.push(int64('w_shape', [...g.kernel, g.inChannels, g.outChannels]));
   nodes.push(onnx.NodeProto.create({ opType: 'Reshape', input: ['dw', 'w_shape'], output: ['y'] }));
 }
@@ -204,8 +209,7 @@ function filterGradientOuterShifted(g: ConvGeometry, nodes: Node[], inits: Tenso
   const add = (opType: string, input: string[], output: string, attribute: InstanceType<typeof onnx.AttributeProto>[] = []): void => {
     nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute }));
   };
-  // Pad so every tap's view fits: (out − 1)·s + k rows after the begin padding.
-  const padAfter = g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]));
+  const padAfter = viewPadAfter(g);
   inits.push(int64('pads', [0, ...g.padBegin, 0, 0, ...padAfter, 0]));
   add('Pad', ['a', 'pads'], 'x_pad');
   const [k0, s0, o0] = [g.kernel[0], g.strides[0], g.outSize[0]];
@@ -214,7 +218,8 @@ function filterGradientOuterShifted(g: ConvGeometry, nodes: Node[], inits: Tenso
   const innerOut = g.outSize.slice(1);
   inits.push(int64('axes', range(1, d + 1)), int64('steps', g.strides));
   if (s0 > 1) inits.push(int64('zero', [0]));
-  const byTap: string[] = new Array<string>(k0);
+  // dW of each outer tap, in tap order ([1 or J, innerTaps·Ci, Co] each)
+  const byTap: string[] = [];
   for (let parity = 0; parity < Math.min(s0, k0); parity++) {
     const taps = Math.ceil((k0 - parity) / s0);
     const span = o0 + taps - 1;
@@ -229,23 +234,20 @@ function filterGradientOuterShifted(g: ConvGeometry, nodes: Node[], inits: Tenso
       add('Slice', ['x_pad', `${p}v${q}_s`, `${p}v${q}_e`, 'axes', 'steps'], `${p}v${q}`);
       views.push(`${p}v${q}`);
     }
-    add(views.length === 1 ? 'Identity' : 'Concat', views, `${p}cols_nd`, views.length === 1 ? [] : [int('axis', d + 1)]);
+    nodes.push(concatNode(views, `${p}cols_nd`, d + 1));
     inits.push(int64(`${p}cols_2d`, [rows, innerTaps * g.inChannels]));
     add('Reshape', [`${p}cols_nd`, `${p}cols_2d`], `${p}cols`);
-    const shifted: string[] = [];
-    for (let j = 0; j < taps; j++) {
-      if (taps === 1) {
-        shifted.push('b');
-        break;
-      }
+    // dy zero-padded by j outer slices before and J − 1 − j after, for each tap j of the parity
+    const shifted = range(0, taps).map((j) => {
+      if (taps === 1) return 'b';
       const pads = new Array<number>(2 * (d + 2)).fill(0);
       pads[1] = j;
       pads[d + 2 + 1] = taps - 1 - j;
       inits.push(int64(`${p}dy${j}_pads`, pads));
       add('Pad', ['b', `${p}dy${j}_pads`], `${p}dy${j}`);
-      shifted.push(`${p}dy${j}`);
-    }
-    add(shifted.length === 1 ? 'Identity' : 'Concat', shifted, `${p}dys_nd`, shifted.length === 1 ? [] : [int('axis', d + 1)]);
+      return `${p}dy${j}`;
+    });
+    nodes.push(concatNode(shifted, `${p}dys_nd`, d + 1));
     inits.push(int64(`${p}dys_2d`, [rows, taps * g.outChannels]));
     add('Reshape', [`${p}dys_nd`, `${p}dys_2d`], `${p}dys`);
     add('Gemm', [`${p}cols`, `${p}dys`], `${p}dw`, [int('transA', 1)]);
@@ -253,16 +255,18 @@ function filterGradientOuterShifted(g: ConvGeometry, nodes: Node[], inits: Tenso
     inits.push(int64(`${p}dw_3d`, [innerTaps * g.inChannels, taps, g.outChannels]));
     add('Reshape', [`${p}dw`, `${p}dw_3d`], `${p}dw3`);
     add('Transpose', [`${p}dw3`], `${p}dw_taps`, [ints('perm', [1, 0, 2])]);
+    if (s0 === 1) {
+      byTap.push(`${p}dw_taps`); // the one parity holds every tap, in order
+      continue;
+    }
     for (let j = 0; j < taps; j++) {
-      if (s0 === 1) break;
+      // tap parity + s0·j
       inits.push(int64(`${p}t${j}_s`, [j]), int64(`${p}t${j}_e`, [j + 1]));
       add('Slice', [`${p}dw_taps`, `${p}t${j}_s`, `${p}t${j}_e`, 'zero'], `${p}t${j}`);
       byTap[parity + s0 * j] = `${p}t${j}`;
     }
-    if (s0 === 1) byTap.fill(`${p}dw_taps`);
   }
-  const parts = s0 === 1 ? [byTap[0]] : byTap;
-  add(parts.length === 1 ? 'Identity' : 'Concat', parts, 'dw', parts.length === 1 ? [] : [int('axis', 0)]);
+  nodes.push(concatNode(byTap, 'dw', 0));
   inits.push(int64('w_shape', [...g.kernel, g.inChannels, g.outChannels]));
   add('Reshape', ['dw', 'w_shape'], 'y');
 }
@@ -286,8 +290,7 @@ function narrowFilterGradient(g: ConvGeometry, narrowX: boolean, nodes: Node[], 
     parts.push(`dw${t}`);
   }
   const all = narrowX ? 'dw' : 'dw_tco';
-  if (parts.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: parts, output: [all] }));
-  else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: parts, output: [all], attribute: [int('axis', 0)] }));
+  nodes.push(concatNode(parts, all, 0));
   if (!narrowX) {
     // rows (tap, co) × ci → (tap, ci, co)
     inits.push(int64('tco_shape', [prod(g.kernel), g.outChannels, g.inChannels]));
@@ -351,7 +354,7 @@ function padNarrowOperand(g: ConvGeometry, fromTap: boolean, input: string, cn: 
   nodes.push(onnx.NodeProto.create({ opType: 'Transpose', input: [input], output: ['n_cf'], attribute: [ints('perm', [d + 1, ...range(0, d + 1)])] }));
   const lo = fromTap ? g.padBegin : g.kernel.map((k, i) => Math.max(0, k - 1 - g.padBegin[i]));
   const hi = fromTap
-    ? g.inSize.map((n, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - n - g.padBegin[i]))
+    ? viewPadAfter(g)
     : g.inSize.map((n, i) => Math.max(0, g.padBegin[i] + n - g.outSize[i]));
   inits.push(int64('pads', [0, 0, ...lo, 0, 0, ...hi]));
   nodes.push(onnx.NodeProto.create({ opType: 'Pad', input: ['n_cf', 'pads'], output: ['n_pad'] }));
@@ -378,9 +381,15 @@ function narrowTapColumns(g: ConvGeometry, t: number, fromTap: boolean, lo: numb
     views.push(name);
   }
   const cols = `cols${t}`;
-  if (views.length === 1) nodes.push(onnx.NodeProto.create({ opType: 'Identity', input: views, output: [cols] }));
-  else nodes.push(onnx.NodeProto.create({ opType: 'Concat', input: views, output: [cols], attribute: [int('axis', 0)] }));
+  nodes.push(concatNode(views, cols, 0));
   return cols;
+}
+
+/** `output` = the inputs concatenated along `axis` (an Identity when there is one). */
+export function concatNode(inputs: string[], output: string, axis: number): Node {
+  return inputs.length === 1
+    ? onnx.NodeProto.create({ opType: 'Identity', input: inputs, output: [output] })
+    : onnx.NodeProto.create({ opType: 'Concat', input: inputs, output: [output], attribute: [int('axis', axis)] });
 }
 
 function range(from: number, to: number): number[] {

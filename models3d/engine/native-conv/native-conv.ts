@@ -59,7 +59,7 @@ export interface ConvEngineInfo {
   engine: 'onnxruntime' | 'xnnpack';
   /** e.g. "onnxruntime-node 1.30.0 CPU kernels, 2 threads", or why XNNPACK is used. */
   description: string;
-  /** MLAS's channel block when 2-D convolutions use its blocked kernels, else 0. */
+  /** MLAS's channel block when convolutions use its blocked kernels, else 0. */
   nchwcBlock: number;
 }
 
@@ -152,9 +152,9 @@ export function convSessionCount(): number {
 
 /**
  * Runs `op` on onnxruntime and returns a new tensor on the wasm heap, or undefined when the engine is
- * off or the geometry is one it leaves to the wasm kernels. 2-D forward and stride-1 input-gradient
- * convolutions whose channels suit MLAS's blocked kernels run on those (nchwc-graphs.ts); the rest on
- * the generic graphs except (genericRoute) dilated gradients, 3-D input gradients, gradients of
+ * off or the geometry is one it leaves to the wasm kernels (convRoute): convolutions whose channels
+ * suit MLAS's blocked kernels run on those (nchwc-graphs.ts, nchwc3d-graphs.ts); the rest on the
+ * generic graphs except (genericRoute) dilated gradients, 3-D input gradients, gradients of
  * convolutions with few output channels, column matrices over 64 MiB and input gradients whose input
  * has rows the convolution never read.
  */
@@ -195,7 +195,7 @@ export function convRoute(op: ConvOp, g: ConvGeometry): ConvRoute {
   if (!state.active) return 'wasm';
   // The blocked kernels need no column matrix and are fast with any channel count they accept.
   if (state.nchwcBlock > 0 && nchwcApplies(op, g, state.nchwcBlock)) return 'onnxruntime-blocked';
-  // 3-D forward convolutions with few input channels: blocked 2-D convolutions per depth tap.
+  // 3-D: blocked 2-D convolutions per depth tap.
   if (state.nchwcBlock > 0 && nchwc3dApplies(op, g, state.nchwcBlock)) return 'onnxruntime-blocked';
   return genericRoute(op, g) ? 'onnxruntime' : 'wasm';
 }

@@ -19,7 +19,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
-import { encodeConvModel, graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+import { encodeConvModel, graphShapes, viewPadAfter, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
@@ -130,6 +130,29 @@ export function stridePhases(op: ConvOp, g: ConvGeometry): StridePhase[] | undef
 
 export type AddNode = (opType: string, input: string[], output: string, attribute?: InstanceType<typeof onnx.AttributeProto>[], domain?: string) => void;
 
+/** The nodes and initializers of a graph being built, and the function that adds a node. */
+export function graphBuilder(): { nodes: Node[]; inits: Tensor[]; node: AddNode } {
+  const nodes: Node[] = [];
+  const inits: Tensor[] = [];
+  const node: AddNode = (opType, input, output, attribute = [], domain = '') => {
+    nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
+  };
+  return { nodes, inits, node };
+}
+
+/**
+ * The filter input `b` ([...kernel, in, out]) flipped along every spatial axis with in and out
+ * swapped — the direct convolution of an input gradient; returns its name (`w_swap`).
+ */
+export function flippedSwappedFilter(add: AddNode, inits: Tensor[], kernel: readonly number[]): string {
+  const d = kernel.length;
+  const axes = kernel.map((_, i) => i);
+  inits.push(int64('flip_s', axes.map(() => -1)), int64('flip_e', kernel.map((k) => -(k + 1))), int64('flip_a', axes), int64('flip_st', axes.map(() => -1)));
+  add('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
+  add('Transpose', ['w_flip'], 'w_swap', [ints('perm', [...axes, d + 1, d])]);
+  return 'w_swap';
+}
+
 /** Phase p's taps of a flipped filter (`filter`, spatial axes first): every other tap from tapStart; returns the name. */
 export function phaseTaps(add: AddNode, inits: Tensor[], filter: string, p: StridePhase, tag: string): string {
   const axes = p.taps.map((_, i) => i);
@@ -195,39 +218,25 @@ export function buildNchwcConvGraph(op: ConvOp, g: ConvGeometry, block: number):
   const c = directConv(op, g);
   const phases = c === undefined ? stridePhases(op, g) : undefined;
   const shapes = graphShapes(op, g);
-  const [kh, kw] = g.kernel;
   // The direct convolution(s) read dy for an input gradient: in/out channels swapped.
   const [inC, outC] = op === 'forward' ? [g.inChannels, g.outChannels] : [g.outChannels, g.inChannels];
   const nchwInput = inC < NCHW_INPUT_BELOW;
-  const nodes: Node[] = [];
-  const inits: Tensor[] = [];
-  const add: AddNode = (opType, input, output, attribute = [], domain = '') => {
-    nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
-  };
+  const { nodes, inits, node: add } = graphBuilder();
 
   // Filter in HWIO of the direct convolution: tfjs's [kh, kw, in, out], or for the input gradient
   // flipped in both spatial axes with in and out swapped.
-  let hwio = 'b';
-  if (op === 'backprop-input') {
-    inits.push(int64('flip_s', [-1, -1]), int64('flip_e', [-(kh + 1), -(kw + 1)]), int64('flip_a', [0, 1]), int64('flip_st', [-1, -1]));
-    add('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
-    add('Transpose', ['w_flip'], 'w_swap', [ints('perm', [0, 1, 3, 2])]);
-    hwio = 'w_swap';
-  }
+  const hwio = op === 'backprop-input' ? flippedSwappedFilter(add, inits, g.kernel) : 'b';
   const x = nchwInput ? 'x_nchw' : 'x_blocked';
   if (nchwInput) add('Transpose', ['a'], x, [ints('perm', [0, 3, 1, 2])]);
   else add('ReorderInput', ['a'], x, [int('channels_last', 1)], NCHWC);
-  const conv = (w: string, kernel: number[], pads: number[], out: string): void => {
-    const attrs = [ints('kernel_shape', kernel), ints('strides', [1, 1]), ints('dilations', [1, 1]), ints('pads', pads), int('group', 1)];
+  const conv = (w: string, kernel: number[], pads: number[], out: string, strides = [1, 1], dilations = [1, 1]): void => {
+    const attrs = [ints('kernel_shape', kernel), ints('strides', strides), ints('dilations', dilations), ints('pads', pads), int('group', 1)];
     add('Conv', [x, w], `${out}_blocked`, attrs, NCHWC);
     add('ReorderOutput', [`${out}_blocked`], out, [int('channels', outC), int('channels_last', 1)], NCHWC);
   };
 
   if (c !== undefined) {
-    const w = blockedWeight(add, inits, hwio, g.kernel, inC, outC, block, 'w_');
-    const attrs = [ints('kernel_shape', g.kernel), ints('strides', c.strides), ints('dilations', c.dilations), ints('pads', [...c.padBegin, ...c.padEnd]), int('group', 1)];
-    add('Conv', [x, w], 'y_blocked', attrs, NCHWC);
-    add('ReorderOutput', ['y_blocked'], 'y', [int('channels', outC), int('channels_last', 1)], NCHWC);
+    conv(blockedWeight(add, inits, hwio, g.kernel, inC, outC, block, 'w_'), g.kernel, [...c.padBegin, ...c.padEnd], 'y', c.strides, c.dilations);
   } else if (phases !== undefined) {
     // Each phase's taps, its direct convolution, and dx[2q + a] = phase_a[q] by interleaving.
     const [qh, qw] = phases[0].outSize;
@@ -276,12 +285,8 @@ function buildSwappedFilterGradGraph(g: ConvGeometry, block: number): Uint8Array
   const [oh, ow] = g.outSize;
   const n = g.batch;
   const co = g.outChannels;
-  const nodes: Node[] = [];
-  const inits: Tensor[] = [];
-  const add: AddNode = (opType, input, output, attribute = [], domain = '') => {
-    nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
-  };
-  const padAfter = g.inSize.map((size, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - size - g.padBegin[i]));
+  const { nodes, inits, node: add } = graphBuilder();
+  const padAfter = viewPadAfter(g);
   inits.push(int64('x_pads', [0, g.padBegin[0], g.padBegin[1], 0, 0, padAfter[0], padAfter[1], 0]));
   add('Pad', ['a', 'x_pads'], 'x_pad');
   add('Transpose', ['x_pad'], 'x_swapped', [ints('perm', [3, 0, 1, 2])]);

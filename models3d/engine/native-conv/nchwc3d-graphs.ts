@@ -12,14 +12,12 @@
  * Slicing whole slabs and summing them is layout-blind, so the blocked tensors never leave the graph.
  * No column matrix is built (the generic graph's im2col for a 7³ first layer at 64³ is 360 MB).
  */
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
 import { int, int64Tensor as int64, ints } from '../../export/onnx-export.ts';
-import { encodeConvModel, graphShapes, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
-import { directConv, interleavePhases, NCHW_INPUT_BELOW, phaseTaps, stridePhases, type AddNode } from './nchwc-graphs.ts';
+import { concatNode, encodeConvModel, graphShapes, viewPadAfter, type ConvGeometry, type ConvOp } from './conv-graphs.ts';
+import { directConv, flippedSwappedFilter, graphBuilder, interleavePhases, NCHW_INPUT_BELOW, phaseTaps, stridePhases, type AddNode } from './nchwc-graphs.ts';
 
-const { onnx } = onnxProto;
-type Node = InstanceType<typeof onnx.NodeProto>;
-type Tensor = InstanceType<typeof onnx.TensorProto>;
+type Tensor = InstanceType<typeof onnxProto.onnx.TensorProto>;
 const NCHWC = 'com.microsoft.nchwc';
 
 /**
@@ -34,15 +32,6 @@ export function nchwc3dApplies(op: ConvOp, g: ConvGeometry, block: number): bool
   if (c !== undefined) return (c.inChannels < NCHW_INPUT_BELOW || c.inChannels % block === 0) && c.outChannels >= block;
   // stride-2 input gradients by phases (dy's channels in blocks, dx's at least one block)
   return stridePhases(op, g) !== undefined && g.outChannels % block === 0 && g.inChannels >= block;
-}
-
-function graphBuilder(): { nodes: Node[]; inits: Tensor[]; node: AddNode } {
-  const nodes: Node[] = [];
-  const inits: Tensor[] = [];
-  const node: AddNode = (opType, input, output, attribute = [], domain = '') => {
-    nodes.push(onnx.NodeProto.create({ opType, input, output: [output], attribute, domain }));
-  };
-  return { nodes, inits, node };
 }
 
 /**
@@ -131,14 +120,6 @@ function depthTapConvs(node: AddNode, inits: Tensor[], t: TapConvs): string {
   }
   node(parts.length === 1 ? 'Identity' : 'Sum', parts, `${p}y_blocked`);
   return `${p}y_blocked`;
-}
-
-/** dy's filter flipped in depth, height and width with in and out swapped: [kd, kh, kw, Co_fwd, Ci_fwd], named `w_swap`. */
-function flippedSwappedFilter(node: AddNode, inits: Tensor[], kernel: number[]): string {
-  inits.push(int64('flip_s', [-1, -1, -1]), int64('flip_e', kernel.map((k) => -(k + 1))), int64('flip_a', [0, 1, 2]), int64('flip_st', [-1, -1, -1]));
-  node('Slice', ['b', 'flip_s', 'flip_e', 'flip_a', 'flip_st'], 'w_flip');
-  node('Transpose', ['w_flip'], 'w_swap', [ints('perm', [0, 1, 2, 4, 3])]);
-  return 'w_swap';
 }
 
 export function buildNchwc3dConvGraph(op: ConvOp, g: ConvGeometry, block: number): Uint8Array {
@@ -236,7 +217,7 @@ function buildDepthChannelsFilterGrad(g: ConvGeometry, block: number): Uint8Arra
   const [oD, oh, ow] = g.outSize;
   const [n, ci, co] = [g.batch, g.inChannels, g.outChannels];
   const sd = g.strides[0];
-  const padAfter = g.inSize.map((size, i) => Math.max(0, (g.outSize[i] - 1) * g.strides[i] + g.kernel[i] - size - g.padBegin[i]));
+  const padAfter = viewPadAfter(g);
   const [, hp, wp] = g.inSize.map((size, i) => size + g.padBegin[i] + padAfter[i]);
   // x [N, D, H, W, Ci] → [Ci, N, Dp, Hp, Wp], zero-padded
   node('Transpose', ['a'], 'x_cf', [ints('perm', [4, 0, 1, 2, 3])]);
@@ -264,6 +245,6 @@ function buildDepthChannelsFilterGrad(g: ConvGeometry, block: number): Uint8Arra
     node('Reshape', [`dw${t}_hwio`, 'tap_shape'], `dw${t}`);
     parts.push(`dw${t}`);
   }
-  node(parts.length === 1 ? 'Identity' : 'Concat', parts, 'y', parts.length === 1 ? [] : [int('axis', 0)]);
+  nodes.push(concatNode(parts, 'y', 0));
   return encodeConvModel('voxshift-nchwc3d-depth-channels-filter-grad', nodes, inits, shapes, [NCHWC]);
 }

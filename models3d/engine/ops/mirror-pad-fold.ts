@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { VoxshiftError } from '../../../volumes/errors.ts';
 import { MIRROR_PAD_GRAD } from '../kernels/mirror-pad-grad.ts';
-import { simdRuntime } from '../simd/simd-runtime.ts';
+import { simdKernelUsable } from '../simd/simd-runtime.ts';
 
 export type MirrorMode = 'reflect' | 'symmetric';
 
@@ -56,7 +56,7 @@ function foldKernelApplies(dy: tf.Tensor, xShape: readonly number[], paddings: R
   const rank = xShape.length;
   if (rank !== 4 && rank !== 5) return false;
   if (paddings[0].some((p) => p !== 0) || paddings[rank - 1].some((p) => p !== 0)) return false;
-  return tf.getBackend() === 'wasm' && dy.dtype === 'float32' && simdRuntime() !== undefined && tf.getKernel(MIRROR_PAD_GRAD, 'wasm') !== undefined;
+  return dy.dtype === 'float32' && simdKernelUsable(MIRROR_PAD_GRAD);
 }
 
 /**

@@ -23,23 +23,23 @@
       (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
       (br_if $l (i32.lt_u (local.get $acc) (local.get $end)))))
 
-  ;; Per-channel sums over pixels [p0, p1) of channels-last rows of c values:
+  ;; Per-channel sums over the n pixels (channels-last rows of c values) of a sample:
   ;;   sum1[k] += Σ (u − su[k]),  sum2[k] += Σ (u − su[k])·(v − sv[k])
   ;; accumulated in float32 over blocks of 64 pixels (acc: f32[2c], zero on entry and on return) and
   ;; in float64 across blocks (sum1, sum2: f64[c]).
   (func (export "moments")
     (param $u i32) (param $v i32) (param $su i32) (param $sv i32) (param $c i32)
-    (param $p0 i32) (param $p1 i32) (param $acc i32) (param $sum1 i32) (param $sum2 i32)
-    (local $row i32) (local $k i32) (local $pu i32) (local $pv i32) (local $a i32)
+    (param $n i32) (param $acc i32) (param $sum1 i32) (param $sum2 i32)
+    (local $p i32) (local $row i32) (local $k i32) (local $pu i32) (local $pv i32) (local $a i32)
     (local $blockEnd i32) (local $du v128)
     (local.set $row (i32.shl (local.get $c) (i32.const 2)))
-    (if (i32.ge_u (local.get $p0) (local.get $p1)) (then (return)))
+    (if (i32.eqz (local.get $n)) (then (return)))
     (loop $blocks
-      (local.set $blockEnd (i32.add (local.get $p0) (i32.const 64)))
-      (if (i32.gt_u (local.get $blockEnd) (local.get $p1)) (then (local.set $blockEnd (local.get $p1))))
+      (local.set $blockEnd (i32.add (local.get $p) (i32.const 64)))
+      (if (i32.gt_u (local.get $blockEnd) (local.get $n)) (then (local.set $blockEnd (local.get $n))))
       (loop $pixels
-        (local.set $pu (i32.add (local.get $u) (i32.mul (local.get $p0) (local.get $row))))
-        (local.set $pv (i32.add (local.get $v) (i32.mul (local.get $p0) (local.get $row))))
+        (local.set $pu (i32.add (local.get $u) (i32.mul (local.get $p) (local.get $row))))
+        (local.set $pv (i32.add (local.get $v) (i32.mul (local.get $p) (local.get $row))))
         (local.set $k (i32.const 0))
         (loop $chan
           (local.set $du
@@ -53,21 +53,20 @@
                 (f32x4.sub (v128.load (i32.add (local.get $pv) (local.get $k))) (v128.load (i32.add (local.get $sv) (local.get $k)))))))
           (local.set $k (i32.add (local.get $k) (i32.const 16)))
           (br_if $chan (i32.lt_u (local.get $k) (local.get $row))))
-        (local.set $p0 (i32.add (local.get $p0) (i32.const 1)))
-        (br_if $pixels (i32.lt_u (local.get $p0) (local.get $blockEnd))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br_if $pixels (i32.lt_u (local.get $p) (local.get $blockEnd))))
       (call $flush (local.get $acc) (local.get $sum1) (local.get $c))
       (call $flush (i32.add (local.get $acc) (local.get $row)) (local.get $sum2) (local.get $c))
-      (br_if $blocks (i32.lt_u (local.get $p0) (local.get $p1)))))
+      (br_if $blocks (i32.lt_u (local.get $p) (local.get $n)))))
 
-  ;; y = ((x − s[k]) − d[k]) · r[k] over pixels [p0, p1): with s a value of the channel (its first
+  ;; y = ((x − s[k]) − d[k]) · r[k] over n pixels: with s a value of the channel (its first
   ;; pixel) and d = μ − s, x − s is exact for x near s, so μ ≫ σ costs no precision.
   (func (export "normalize")
-    (param $x i32) (param $y i32) (param $s i32) (param $d i32) (param $r i32) (param $c i32) (param $p0 i32) (param $p1 i32)
+    (param $x i32) (param $y i32) (param $s i32) (param $d i32) (param $r i32) (param $c i32) (param $n i32)
     (local $row i32) (local $k i32) (local $i i32) (local $end i32)
     (local.set $row (i32.shl (local.get $c) (i32.const 2)))
-    (if (i32.ge_u (local.get $p0) (local.get $p1)) (then (return)))
-    (local.set $i (i32.mul (local.get $p0) (local.get $row)))
-    (local.set $end (i32.mul (local.get $p1) (local.get $row)))
+    (if (i32.eqz (local.get $n)) (then (return)))
+    (local.set $end (i32.mul (local.get $n) (local.get $row)))
     (loop $pixels
       (local.set $k (i32.const 0))
       (loop $chan
@@ -82,15 +81,14 @@
       (local.set $i (i32.add (local.get $i) (local.get $row)))
       (br_if $pixels (i32.lt_u (local.get $i) (local.get $end)))))
 
-  ;; out = u·a[k] + v·b[k] + d[k] over pixels [p0, p1).
+  ;; out = u·a[k] + v·b[k] + d[k] over n pixels.
   (func (export "combine")
     (param $u i32) (param $v i32) (param $out i32) (param $a i32) (param $b i32) (param $d i32)
-    (param $c i32) (param $p0 i32) (param $p1 i32)
+    (param $c i32) (param $n i32)
     (local $row i32) (local $k i32) (local $i i32) (local $end i32)
     (local.set $row (i32.shl (local.get $c) (i32.const 2)))
-    (if (i32.ge_u (local.get $p0) (local.get $p1)) (then (return)))
-    (local.set $i (i32.mul (local.get $p0) (local.get $row)))
-    (local.set $end (i32.mul (local.get $p1) (local.get $row)))
+    (if (i32.eqz (local.get $n)) (then (return)))
+    (local.set $end (i32.mul (local.get $n) (local.get $row)))
     (loop $pixels
       (local.set $k (i32.const 0))
       (loop $chan
@@ -105,11 +103,11 @@
       (local.set $i (i32.add (local.get $i) (local.get $row)))
       (br_if $pixels (i32.lt_u (local.get $i) (local.get $end)))))
 
-  ;; One Adam step over elements [i0, i1) (any alignment; the tail after the last full vector is scalar):
+  ;; One Adam step over n elements (any alignment; the tail after the last full vector is scalar):
   ;;   m′ = β1·m + (1−β1)·g,  v′ = β2·v + (1−β2)·g²,  p′ = p − stepSize · m′ / (√v′ · invSqrtBc2 + ε)
   (func (export "adam")
     (param $p i32) (param $m i32) (param $v i32) (param $g i32)
-    (param $po i32) (param $mo i32) (param $vo i32) (param $i0 i32) (param $i1 i32)
+    (param $po i32) (param $mo i32) (param $vo i32) (param $n i32)
     (param $beta1 f32) (param $beta2 f32) (param $stepSize f32) (param $invSqrtBc2 f32) (param $eps f32)
     (local $off i32) (local $end i32) (local $vecEnd i32)
     (local $b1 v128) (local $c1 v128) (local $b2 v128) (local $c2 v128) (local $st v128) (local $ib v128) (local $ep v128)
@@ -122,9 +120,8 @@
     (local.set $st (f32x4.splat (local.get $stepSize)))
     (local.set $ib (f32x4.splat (local.get $invSqrtBc2)))
     (local.set $ep (f32x4.splat (local.get $eps)))
-    (local.set $off (i32.shl (local.get $i0) (i32.const 2)))
-    (local.set $end (i32.shl (local.get $i1) (i32.const 2)))
-    (local.set $vecEnd (i32.add (local.get $off) (i32.and (i32.sub (local.get $end) (local.get $off)) (i32.const -16))))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
     (block $vecDone
       (br_if $vecDone (i32.ge_u (local.get $off) (local.get $vecEnd)))
       (loop $vec

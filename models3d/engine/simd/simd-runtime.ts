@@ -11,14 +11,15 @@
  * on an engine without SIMD, `simdRuntime()` is undefined and callers use their JavaScript loops.
  */
 import { readFileSync } from 'node:fs';
+import { getBackend, getKernel } from '@tensorflow/tfjs-core';
 
 /** The module's exports; pointers are byte addresses on the wasm heap. */
 export interface SimdExports {
-  moments(u: number, v: number, su: number, sv: number, c: number, p0: number, p1: number, acc: number, sum1: number, sum2: number): void;
-  normalize(x: number, y: number, s: number, d: number, r: number, c: number, p0: number, p1: number): void;
-  combine(u: number, v: number, out: number, a: number, b: number, d: number, c: number, p0: number, p1: number): void;
+  moments(u: number, v: number, su: number, sv: number, c: number, n: number, acc: number, sum1: number, sum2: number): void;
+  normalize(x: number, y: number, s: number, d: number, r: number, c: number, n: number): void;
+  combine(u: number, v: number, out: number, a: number, b: number, d: number, c: number, n: number): void;
   adam(
-    p: number, m: number, v: number, g: number, po: number, mo: number, vo: number, i0: number, i1: number,
+    p: number, m: number, v: number, g: number, po: number, mo: number, vo: number, n: number,
     beta1: number, beta2: number, stepSize: number, invSqrtBc2: number, eps: number,
   ): void;
   leaky(x: number, y: number, n: number, alpha: number): void;
@@ -38,6 +39,11 @@ let current: SimdRuntime | undefined;
 
 export function simdRuntime(): SimdRuntime | undefined {
   return current;
+}
+
+/** Whether an op may run `kernelName` now: wasm is the current backend, the runtime runs, the kernel is registered. */
+export function simdKernelUsable(kernelName: string): boolean {
+  return current !== undefined && getBackend() === 'wasm' && getKernel(kernelName, 'wasm') !== undefined;
 }
 
 // The tsconfig's libs have no WebAssembly JS API types: the part used here.

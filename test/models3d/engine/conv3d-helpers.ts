@@ -52,3 +52,28 @@ export function relError(a: Float32Array, b: Float32Array): number {
   }
   return den === 0 ? num : num / den;
 }
+
+export type Shape5 = [number, number, number, number, number];
+
+/**
+ * Forward value, input gradient and filter gradient of Σ conv3d(x, w)·dy on the current backend (the
+ * pure-JS one as the reference), as flat arrays.
+ */
+export function conv3dReference(
+  xShape: Shape5,
+  wShape: Shape5,
+  strides: number | [number, number, number],
+  pad: 'same' | 'valid',
+  x: Float32Array,
+  w: Float32Array,
+  dy: Float32Array,
+): Float32Array[] {
+  return tf.tidy(() => {
+    const xt = tf.tensor(x, xShape) as tf.Tensor5D;
+    const wt = tf.tensor(w, wShape) as tf.Tensor5D;
+    const y = tf.conv3d(xt, wt, strides, pad);
+    const dyt = tf.tensor(dy, y.shape);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, strides, pad), dyt)))([xt, wt]);
+    return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
+  });
+}

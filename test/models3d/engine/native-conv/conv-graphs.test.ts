@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../../models3d/engine/backend.ts';
 import { buildConvGraph, filterGradForm, type ConvGeometry, type ConvOp } from '../../../../models3d/engine/native-conv/conv-graphs.ts';
 import { geometry3d } from '../../../../models3d/engine/native-conv/native-conv.ts';
-import { randomValues, relError } from '../conv3d-helpers.ts';
+import { conv3dReference, randomValues, relError } from '../conv3d-helpers.ts';
 import { runConvGraph } from './run-graph.ts';
 
 type S5 = [number, number, number, number, number];
@@ -24,17 +24,6 @@ function runGraph(op: ConvOp, g: ConvGeometry, narrowInput: boolean, a: Float32A
   return runConvGraph(buildConvGraph(op, g, narrowInput), op, g, a, b);
 }
 
-/** Forward value, input gradient and filter gradient of Σ conv3d(x, w)·g on the pure-JS backend. */
-function reference(c: Case, x: Float32Array, w: Float32Array, g: Float32Array): Float32Array[] {
-  return tf.tidy(() => {
-    const xt = tf.tensor(x, c.x) as tf.Tensor5D;
-    const wt = tf.tensor(w, c.w) as tf.Tensor5D;
-    const y = tf.conv3d(xt, wt, c.strides, c.pad);
-    const gt = tf.tensor(g, y.shape);
-    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, c.strides, c.pad), gt)))([xt, wt]);
-    return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
-  });
-}
 
 // Few input channels (forward, filter gradient narrow-x) or few output channels (input gradient,
 // filter gradient narrow-dy); strides, 'same' and 'valid' padding, batch 2.
@@ -59,7 +48,7 @@ describe('narrow convolution graphs on onnxruntime against the pure-JS backend',
     const x = randomValues(tf.util.sizeFromShape(c.x), seed);
     const w = randomValues(tf.util.sizeFromShape(c.w), seed + 1);
     const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, seed + 2);
-    const [yRef, dxRef, dwRef] = reference(c, x, w, dy);
+    const [yRef, dxRef, dwRef] = conv3dReference(c.x, c.w, c.strides, c.pad, x, w, dy);
     if (g.inChannels < 8) expect(relError(runGraph('forward', g, true, x, w), yRef), 'forward').toBeLessThan(1e-4);
     if (g.outChannels < 8 && c.strides === 1) expect(relError(runGraph('backprop-input', g, true, dy, w), dxRef), 'input gradient').toBeLessThan(1e-4);
     expect(filterGradForm(g)).not.toBe('im2col');
@@ -87,7 +76,7 @@ describe('outer-shifted filter gradient graphs on onnxruntime against the pure-J
     const x = randomValues(tf.util.sizeFromShape(c.x), seed);
     const w = randomValues(tf.util.sizeFromShape(c.w), seed + 1);
     const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, seed + 2);
-    const dwRef = reference(c, x, w, dy)[2];
+    const dwRef = conv3dReference(c.x, c.w, c.strides, c.pad, x, w, dy)[2];
     expect(relError(runGraph('backprop-filter', g, false, x, dy), dwRef)).toBeLessThan(1e-4);
   });
 

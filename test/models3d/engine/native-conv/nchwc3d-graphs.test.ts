@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../../models3d/engine/backend.ts';
 import { configureConvEngine, convEngineInfo, convRoute, geometry3d } from '../../../../models3d/engine/native-conv/native-conv.ts';
 import { buildNchwc3dConvGraph, nchwc3dApplies } from '../../../../models3d/engine/native-conv/nchwc3d-graphs.ts';
-import { randomValues, relError } from '../conv3d-helpers.ts';
+import { conv3dReference, randomValues, relError } from '../conv3d-helpers.ts';
 import { runConvGraph } from './run-graph.ts';
 
 type S5 = [number, number, number, number, number];
@@ -67,12 +67,7 @@ describe('3-D forward convolutions and input gradients as blocked 2-D convolutio
     expect(convRoute('backprop-input', g)).toBe('onnxruntime-blocked');
     const w = randomValues(tf.util.sizeFromShape(c.w), 5);
     const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, 6);
-    const ref = tf.tidy(() => {
-      const wt = tf.tensor(w, c.w) as tf.Tensor5D;
-      const dyt = tf.tensor(dy, [g.batch, ...g.outSize, g.outChannels]);
-      const f = (x: tf.Tensor): tf.Tensor => tf.sum(tf.mul(tf.conv3d(x as tf.Tensor5D, wt, c.strides, c.pad), dyt));
-      return tf.grad(f)(tf.zeros(c.x)).dataSync() as Float32Array;
-    });
+    const ref = conv3dReference(c.x, c.w, c.strides, c.pad, new Float32Array(tf.util.sizeFromShape(c.x)), w, dy)[1];
     expect(relError(runGraph('backprop-input', g, block, dy, w), ref)).toBeLessThan(1e-4);
   });
 
@@ -114,11 +109,7 @@ describe('3-D filter gradients with depth slabs as channels (onnxruntime blocked
     expect(convRoute('backprop-filter', g)).toBe('onnxruntime-blocked');
     const x = randomValues(tf.util.sizeFromShape(c.x), 7);
     const dy = randomValues(g.batch * g.outSize.reduce((a, b) => a * b, 1) * g.outChannels, 8);
-    const ref = tf.tidy(() => {
-      const xt = tf.tensor(x, c.x) as tf.Tensor5D;
-      const dyt = tf.tensor(dy, [g.batch, ...g.outSize, g.outChannels]);
-      return tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv3d(xt, w as tf.Tensor5D, c.strides, c.pad), dyt)))(tf.zeros(c.w)).dataSync() as Float32Array;
-    });
+    const ref = conv3dReference(c.x, c.w, c.strides, c.pad, x, new Float32Array(tf.util.sizeFromShape(c.w)), dy)[2];
     expect(relError(runConvGraph(buildNchwc3dConvGraph('backprop-filter', g, block), 'backprop-filter', g, x, dy), ref)).toBeLessThan(1e-4);
   });
 
